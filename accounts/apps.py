@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class AccountsConfig(AppConfig):
+    """Users, the four roles and their permissions."""
+
+    name = "accounts"
+    verbose_name = "Accounts and roles"
+
+    def ready(self) -> None:
+        from accounts.roles import sync_roles_after_migrate
+
+        # Permissions exist only after every app has migrated, so the role groups are
+        # brought in line with the matrix then, on every `migrate`.
+        post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

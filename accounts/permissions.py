@@ -1,0 +1,32 @@
+"""API permission: the matrix in accounts.roles, checked per HTTP method or per action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+
+SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+class RolePermission(BasePermission):
+    """Grants a request when the user holds the permission the view names for it.
+
+    Views set `required_permissions`: a dict from HTTP method (or "SAFE" for read methods)
+    to a permission name, or to a list of names that must all be held. A view that names
+    nothing for a method refuses it.
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        mapping: dict[str, str | list[str]] = getattr(view, "required_permissions", {})
+        needed = mapping.get(request.method or "")
+        if needed is None and request.method in SAFE:
+            needed = mapping.get("SAFE")
+        if needed is None:
+            return False
+        perms = [needed] if isinstance(needed, str) else list(needed)
+        return user.has_perms(perms)

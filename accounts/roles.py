@@ -1,0 +1,99 @@
+"""The four roles and what each may do: the permission matrix of docs/permissions.md.
+
+Each role is a Django group holding exactly the permissions listed here; `roles_sync` makes
+the groups match after every migration. The API (accounts.permissions.RolePermission) and the
+dashboard check these permissions, never the group names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+
+ADMIN = "Admin"
+MARKETER = "Marketer"
+SALES_REP = "Sales rep"
+SUPPORT = "Support"
+ROLES = (ADMIN, MARKETER, SALES_REP, SUPPORT)
+
+# permission (app_label.codename) -> the roles that hold it, with a plain description.
+PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
+    "customers.view_customer": (
+        "See customers and their details",
+        frozenset(ROLES),
+    ),
+    "customers.add_customer": (
+        "Create customers",
+        frozenset({ADMIN, MARKETER, SALES_REP}),
+    ),
+    "customers.change_customer": (
+        "Edit customers' details (contact data, owner, tags, attributes, consent)",
+        frozenset(ROLES),
+    ),
+    "customers.delete_customer": (
+        "Delete customers (with their history)",
+        frozenset({ADMIN}),
+    ),
+    "customers.move_customer": (
+        "Move a customer to another stage",
+        frozenset(ROLES),
+    ),
+    "stages.view_stage": (
+        "See the stages",
+        frozenset(ROLES),
+    ),
+    "stages.view_stagetransition": (
+        "See customers' stage history",
+        frozenset(ROLES),
+    ),
+    "stages.manage_stage": (
+        "Add, rename, reorder, archive and delete stages",
+        frozenset({ADMIN}),
+    ),
+    "stages.add_stage": ("Add stages in the admin site", frozenset({ADMIN})),
+    "stages.change_stage": ("Change stages in the admin site", frozenset({ADMIN})),
+    "stages.delete_stage": ("Delete unused stages in the admin site", frozenset({ADMIN})),
+    "auth.view_user": ("See users", frozenset({ADMIN})),
+    "auth.add_user": ("Create users", frozenset({ADMIN})),
+    "auth.change_user": ("Edit users and their roles", frozenset({ADMIN})),
+    "auth.delete_user": ("Delete users", frozenset({ADMIN})),
+    "auth.view_group": ("See roles", frozenset({ADMIN})),
+    "authtoken.view_tokenproxy": ("See API tokens", frozenset({ADMIN})),
+    "authtoken.add_tokenproxy": ("Issue API tokens", frozenset({ADMIN})),
+    "authtoken.delete_tokenproxy": ("Revoke API tokens", frozenset({ADMIN})),
+}
+
+
+def role_permissions(role: str) -> set[str]:
+    """The permission names the matrix grants to `role`."""
+    return {perm for perm, (_, roles) in PERMISSION_MATRIX.items() if role in roles}
+
+
+@transaction.atomic
+def roles_sync() -> None:
+    """Create the four groups and give each exactly the permissions of the matrix."""
+    by_name = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type")
+    }
+    missing = sorted(set(PERMISSION_MATRIX) - set(by_name))
+    if missing:
+        raise LookupError(f"Permissions named in the role matrix do not exist: {missing}")
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([by_name[perm] for perm in role_permissions(role)])
+
+
+def sync_roles_after_migrate(sender: Any, **kwargs: Any) -> None:
+    """post_migrate receiver: sync once, after the last app's permissions have been created.
+
+    post_migrate is sent once per app with models, in INSTALLED_APPS order, and each app's
+    permissions are created by its own send; only at the last one do all of them exist.
+    """
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if sender.label != with_models[-1].label:
+        return
+    roles_sync()

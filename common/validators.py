@@ -1,0 +1,25 @@
+"""Validators for free-form input that PostgreSQL would otherwise reject with a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+MAX_JSON_DEPTH = 8
+
+
+def validate_no_nul(value: Any, _depth: int = 0) -> None:
+    """Reject NUL characters anywhere in a JSON value (PostgreSQL's jsonb cannot store them)."""
+    if _depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"Nested deeper than {MAX_JSON_DEPTH} levels.")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError("Null characters are not allowed.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            validate_no_nul(key, _depth + 1)
+            validate_no_nul(item, _depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            validate_no_nul(item, _depth + 1)

@@ -1,0 +1,176 @@
+"""Writes for customers. Stage changes are not here: they belong to `stages.services`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.events import event_emit
+from common.exceptions import ApplicationError
+from customers.models import Customer
+from stages.models import Stage
+from stages.services import customer_stage_enter
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+EVENT_CUSTOMER_CREATED = "customer.created"
+
+# Fields a caller may set directly on create and update.
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "owner",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "tags",
+    "attributes",
+    "referred_by",
+)
+CONSENT_FIELDS = ("email_consent", "sms_consent")
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    """Trim, lower-case and de-duplicate tags, keeping their first-seen order."""
+    seen: dict[str, None] = {}
+    for tag in tags:
+        clean = tag.strip().lower()
+        if clean:
+            seen.setdefault(clean, None)
+    return list(seen)
+
+
+def _email_taken(email: str, *, exclude_pk: int | None = None) -> bool:
+    others = Customer.objects.filter(email__iexact=email)
+    if exclude_pk is not None:
+        others = others.exclude(pk=exclude_pk)
+    return others.exists()
+
+
+def _duplicate_email(email: str) -> ApplicationError:
+    return ApplicationError(f"A customer with the email '{email}' already exists.", field="email")
+
+
+def _default_stage() -> Stage:
+    stage = Stage.objects.filter(slug=settings.FLYWHEEL_DEFAULT_STAGE, is_archived=False).first()
+    if stage is None:
+        stage = Stage.objects.filter(is_archived=False).order_by("position", "id").first()
+    if stage is None:
+        raise ApplicationError("No live stage exists to place the customer in.", field="stage")
+    return stage
+
+
+def customer_create(
+    *,
+    email: str,
+    actor_kind: str,
+    actor_user: AbstractBaseUser | None = None,
+    stage: Stage | None = None,
+    created_at: datetime | None = None,
+    email_consent: bool = False,
+    sms_consent: bool = False,
+    **fields: Any,
+) -> Customer:
+    """Create a customer in `stage` (default: the configured entry stage) and record the entry.
+
+    The entry is the customer's first StageTransition. `created_at` lets imports keep the
+    date a customer was really acquired.
+    """
+    unknown = set(fields) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"customer_create() got unexpected fields: {sorted(unknown)}")
+    email = email.strip()
+    if _email_taken(email):
+        raise _duplicate_email(email)
+    stage = stage or _default_stage()
+    if stage.is_archived:
+        raise ApplicationError(
+            f"The stage '{stage.slug}' is archived and accepts no customers.", field="stage"
+        )
+    if "tags" in fields:
+        fields["tags"] = normalize_tags(fields["tags"] or [])
+    now = created_at or timezone.now()
+    customer = Customer(
+        email=email,
+        stage=stage,
+        stage_entered_at=now,
+        email_consent=email_consent,
+        email_consent_at=now if email_consent else None,
+        sms_consent=sms_consent,
+        sms_consent_at=now if sms_consent else None,
+        **fields,
+    )
+    try:
+        with transaction.atomic():
+            customer.save()
+            if created_at is not None:
+                # auto_now_add ignores a given value; an import keeps its real acquisition date.
+                Customer.objects.filter(pk=customer.pk).update(created_at=created_at)
+                customer.created_at = created_at
+            customer_stage_enter(
+                customer=customer, stage=stage, actor_kind=actor_kind, actor_user=actor_user
+            )
+            event_emit(EVENT_CUSTOMER_CREATED, {"customer_id": customer.pk})
+    except IntegrityError as exc:
+        # Two requests raced past the check above; the database's unique index decided.
+        raise _duplicate_email(email) from exc
+    return customer
+
+
+def customer_update(
+    *, customer: Customer, data: dict[str, Any], actor_user: AbstractBaseUser | None = None
+) -> Customer:
+    """Change a customer's details. `stage` is not accepted here: a move is a transition.
+
+    Consent flags record when they were last changed.
+    """
+    if "stage" in data:
+        raise ApplicationError(
+            "The stage is changed by moving the customer (POST .../transitions/).",
+            field="stage",
+        )
+    allowed = set(EDITABLE_FIELDS) | set(CONSENT_FIELDS) | {"email"}
+    unknown = set(data) - allowed
+    if unknown:
+        raise TypeError(f"customer_update() got unexpected fields: {sorted(unknown)}")
+    if "email" in data:
+        data["email"] = data["email"].strip()
+        if _email_taken(data["email"], exclude_pk=customer.pk):
+            raise _duplicate_email(data["email"])
+    if data.get("referred_by") is not None and data["referred_by"].pk == customer.pk:
+        raise ApplicationError("A customer cannot refer themselves.", field="referred_by")
+    if "tags" in data:
+        data["tags"] = normalize_tags(data["tags"] or [])
+    now = timezone.now()
+    changed: list[str] = []
+    for field, value in data.items():
+        if getattr(customer, field) == value:
+            continue
+        setattr(customer, field, value)
+        changed.append(field)
+        if field in CONSENT_FIELDS:
+            setattr(customer, f"{field}_at", now)
+            changed.append(f"{field}_at")
+    if not changed:
+        return customer
+    try:
+        with transaction.atomic():
+            customer.save(update_fields=[*changed, "updated_at"])
+    except IntegrityError as exc:
+        raise _duplicate_email(customer.email) from exc
+    return customer
+
+
+def customer_delete(*, customer: Customer) -> None:
+    """Delete a customer and their history; customers they referred keep existing."""
+    customer.delete()

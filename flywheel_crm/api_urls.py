@@ -1,0 +1,51 @@
+"""REST API v1 routes."""
+
+from django.urls import path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authtoken.views import ObtainAuthToken
+
+from common.api.schema import error_responses
+from customers.api.views import CustomerDetailApi, CustomerListCreateApi
+from stages.api.views import (
+    CustomerTransitionListCreateApi,
+    StageDetailApi,
+    StageListCreateApi,
+    StageReorderApi,
+)
+
+
+class TokenObtainApi(ObtainAuthToken):
+    """Exchange a username and password for the user's API token."""
+
+    permission_classes = ()
+
+    @extend_schema(
+        operation_id="auth_token_create",
+        request=inline_serializer(
+            name="TokenRequest",
+            fields={"username": serializers.CharField(), "password": serializers.CharField()},
+        ),
+        responses={
+            200: inline_serializer(name="TokenResponse", fields={"token": serializers.CharField()}),
+            **error_responses(400),
+        },
+    )
+    def post(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return super().post(request, *args, **kwargs)
+
+
+app_name = "api"
+urlpatterns = [
+    path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("customers/", CustomerListCreateApi.as_view(), name="customer-list"),
+    path("customers/<int:pk>/", CustomerDetailApi.as_view(), name="customer-detail"),
+    path(
+        "customers/<int:pk>/transitions/",
+        CustomerTransitionListCreateApi.as_view(),
+        name="customer-transitions",
+    ),
+    path("stages/", StageListCreateApi.as_view(), name="stage-list"),
+    path("stages/reorder/", StageReorderApi.as_view(), name="stage-reorder"),
+    path("stages/<slug:slug>/", StageDetailApi.as_view(), name="stage-detail"),
+]

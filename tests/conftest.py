@@ -1,0 +1,108 @@
+"""Fixtures shared by the whole suite. Everything runs on the real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import AbstractBaseUser
+from rest_framework.test import APIClient
+
+from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT, roles_sync
+from stages.models import Stage
+from tests.factories import CustomerFactory, UserFactory
+
+DEFAULT_STAGES = [
+    ("awareness", "Awareness", "attract", 10),
+    ("evaluation", "Engagement & Evaluation", "engage", 20),
+    ("purchase", "Purchase", "engage", 30),
+    ("post_purchase", "Post-purchase", "delight", 40),
+    ("advocacy", "Advocacy", "delight", 50),
+]
+
+
+@pytest.fixture(autouse=True)
+def _default_stages_and_roles(request: pytest.FixtureRequest) -> None:
+    """The migrations seed the stages and roles; transactional tests flush them, so restore.
+
+    Runs only for tests that use the database.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    names = request.fixturenames
+    if marker is None and "db" not in names and "transactional_db" not in names:
+        return
+    transactional = "transactional_db" in names or (
+        marker is not None and marker.kwargs.get("transaction", False)
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    if not Stage.objects.filter(slug="awareness").exists():
+        for slug, name, phase, position in DEFAULT_STAGES:
+            Stage.objects.get_or_create(
+                slug=slug, defaults={"name": name, "phase": phase, "position": position}
+            )
+        roles_sync()
+
+
+@pytest.fixture
+def stages() -> dict[str, Stage]:
+    """The default stages by slug."""
+    return {stage.slug: stage for stage in Stage.objects.all()}
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., AbstractBaseUser]:
+    def make(role: str | None = None, **kwargs: Any) -> AbstractBaseUser:
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+    return make_user(ADMIN, username="admin-role", is_staff=True)
+
+
+@pytest.fixture
+def marketer(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+    return make_user(MARKETER, username="marketer")
+
+
+@pytest.fixture
+def sales_rep(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+    return make_user(SALES_REP, username="sales-rep")
+
+
+@pytest.fixture
+def support(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+    return make_user(SUPPORT, username="support")
+
+
+@pytest.fixture
+def role_users(make_user: Callable[..., AbstractBaseUser]) -> dict[str, AbstractBaseUser]:
+    """One user per role, keyed by role name."""
+    return {role: make_user(role, username=role.lower().replace(" ", "-")) for role in ROLES}
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def api_as(api_client: APIClient) -> Callable[[AbstractBaseUser], APIClient]:
+    """An API client authenticated with the user's token, as an integration would be."""
+    from rest_framework.authtoken.models import Token
+
+    def login(user: AbstractBaseUser) -> APIClient:
+        token, _ = Token.objects.get_or_create(user=user)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return login
+
+
+@pytest.fixture
+def customer_factory(db: None) -> type[CustomerFactory]:
+    return CustomerFactory
