@@ -70,7 +70,10 @@ def customer_move_stage(
     if actor_kind not in ActorKind.values:
         raise ApplicationError(f"Unknown actor kind {actor_kind!r}.", field="actor_kind")
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().select_related("stage").get(pk=customer.pk)
+        # Lock the customer row alone: joining the stage here would lock the stage row too
+        # (serialising every move into that stage), and after waiting for a concurrent move
+        # PostgreSQL re-checks the join against the old stage and returns no row at all.
+        locked = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
         if locked.stage_id == to_stage.pk:
             raise ApplicationError(
                 f"The customer is already in the stage '{to_stage.slug}'.", field="to_stage"

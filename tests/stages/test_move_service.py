@@ -167,7 +167,7 @@ def test_a_rolled_back_move_announces_nothing(customer_factory, stages):
     customer = customer_factory()
     subscribe(EVENT_STAGE_CHANGED)(handler)
     try:
-        with pytest.raises(RuntimeError):  # noqa: PT012 - the move and the failure belong together
+        with pytest.raises(RuntimeError):  # noqa: PT012, SIM117 - the move and the failure belong together
             with transaction.atomic():
                 customer_move_stage(
                     customer=customer, to_stage=stages["evaluation"], actor_kind=ActorKind.API
