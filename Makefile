@@ -1,0 +1,63 @@
+# Flywheel CRM — the targets a newcomer can guess. `make run` starts everything; `make test`
+# runs the whole suite against the real PostgreSQL and Redis.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+
+.DEFAULT_GOAL := help
+.PHONY: help install run services migrate seed test test-fast lint fmt typecheck check schema clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+install: $(VENV)/.installed  ## Create .venv and install the pinned dependencies
+
+services: install  ## Check PostgreSQL and Redis, creating the database if missing
+	@$(PY) manage.py preflight --create-db
+
+migrate: services  ## Apply database migrations
+	$(PY) manage.py migrate --noinput
+
+seed: migrate  ## Load the demo data (once: a second run adds nothing)
+	$(PY) manage.py seed_demo
+
+run: migrate  ## Start web, Celery worker and beat with demo data (PORT=8000; Ctrl-C stops all)
+	@$(PY) manage.py seed_demo --if-empty
+	@echo ""
+	@echo "  Flywheel CRM is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  API docs:  http://127.0.0.1:$(PORT)/api/docs/"
+	@echo "  Ctrl-C stops the web server, the worker and beat."
+	@echo ""
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev -p $(PORT)
+
+test: install  ## Run the whole test suite against the real PostgreSQL and Redis
+	@DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py preflight
+	DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest
+
+lint: install  ## Ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install  ## Format and autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+typecheck: install  ## mypy with the Django and DRF plugins
+	$(VENV)/bin/mypy .
+
+check: lint typecheck test  ## Everything CI cares about
+
+schema: install  ## Write the OpenAPI schema to docs/openapi.yaml
+	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+clean:  ## Remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles
