@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 
@@ -59,7 +60,7 @@ def test_concurrent_moves_leave_one_consistent_chain(customer_factory):
     assert len(chain) == len(succeeded) + 1  # every successful move, plus the entry
     assert len(succeeded) > THREADS  # the threads really did interleave many moves
     assert chain[0].from_stage_id is None
-    for previous, current in zip(chain, chain[1:], strict=False):
+    for previous, current in itertools.pairwise(chain):
         assert current.from_stage_id == previous.to_stage_id
         assert current.from_stage_id != current.to_stage_id
         assert current.occurred_at >= previous.occurred_at

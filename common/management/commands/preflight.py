@@ -58,16 +58,17 @@ class Command(BaseCommand):
             connection = psycopg2.connect(dbname="postgres", **params)
         except psycopg2.OperationalError as error:
             reason = str(error).strip().splitlines()[0]
-            return f"PostgreSQL is not reachable at {where} (DATABASE_URL): {reason}. {START_POSTGRES}"
+            return (
+                f"PostgreSQL is not reachable at {where} (DATABASE_URL): {reason}. "
+                + START_POSTGRES
+            )
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]])
                 exists = cursor.fetchone() is not None
                 if not exists and create_db:
-                    cursor.execute(
-                        sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"]))
-                    )
+                    cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
                     self.stdout.write(f"Created the database {db['NAME']} on {where}.")
                 elif not exists:
                     return (
