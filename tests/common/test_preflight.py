@@ -39,7 +39,7 @@ def test_unreachable_postgres_is_named_with_how_to_start_it():
 
     assert result.returncode == 1
     assert f"PostgreSQL is not reachable at 127.0.0.1:{port}" in result.stderr
-    assert "docker compose up -d db" in result.stderr
+    assert "docker compose up -d db redis" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -16,8 +16,10 @@ from django.core.management.base import BaseCommand
 from psycopg2 import sql
 
 START_POSTGRES = (
-    "Start it with `docker compose up -d db`, or the system service "
-    "(`sudo service postgresql start`, or `pg_ctlcluster <version> main start`)."
+    "Start it with `docker compose up -d db redis` (and put "
+    "DATABASE_URL=postgres://flywheel:flywheel@127.0.0.1:5432/flywheel_crm in .env), "
+    "or the system service (`sudo service postgresql start`, or "
+    "`pg_ctlcluster <version> main start`)."
 )
 START_REDIS = (
     "Start it with `docker compose up -d redis`, or the system service "
