@@ -79,6 +79,7 @@ def customer_create(
     created_at: datetime | None = None,
     email_consent: bool = False,
     sms_consent: bool = False,
+    entry_reason: str = "",
     **fields: Any,
 ) -> Customer:
     """Create a customer in `stage` (default: the configured entry stage) and record the entry.
@@ -99,6 +100,8 @@ def customer_create(
         )
     if "tags" in fields:
         fields["tags"] = normalize_tags(fields["tags"] or [])
+    if created_at is not None and created_at > timezone.now():
+        raise ApplicationError("A customer cannot be created in the future.", field="created_at")
     now = created_at or timezone.now()
     customer = Customer(
         email=email,
@@ -118,7 +121,11 @@ def customer_create(
                 Customer.objects.filter(pk=customer.pk).update(created_at=created_at)
                 customer.created_at = created_at
             customer_stage_enter(
-                customer=customer, stage=stage, actor_kind=actor_kind, actor_user=actor_user
+                customer=customer,
+                stage=stage,
+                actor_kind=actor_kind,
+                actor_user=actor_user,
+                reason=entry_reason,
             )
             event_emit(EVENT_CUSTOMER_CREATED, {"customer_id": customer.pk})
     except IntegrityError as exc:

@@ -83,7 +83,10 @@ def customer_move_stage(
                 f"The stage '{to_stage.slug}' is archived and accepts no customers.",
                 field="to_stage",
             )
-        when = occurred_at or timezone.now()
+        now = timezone.now()
+        when = occurred_at or now
+        if occurred_at is not None and occurred_at > now:
+            raise ApplicationError("A move cannot be dated in the future.", field="occurred_at")
         if occurred_at is not None:
             latest = locked.transitions.aggregate(latest=Max("occurred_at"))["latest"]
             if latest is not None and occurred_at < latest:

@@ -180,3 +180,18 @@ def test_a_rolled_back_move_announces_nothing(customer_factory, stages):
     assert customer.stage == stages["awareness"]
     assert received == []
     assert StageTransition.objects.filter(customer=customer).count() == 1
+
+
+def test_a_move_cannot_be_dated_in_the_future(customer_factory, stages):
+    customer = customer_factory()
+
+    with pytest.raises(ApplicationError) as error:
+        customer_move_stage(
+            customer=customer,
+            to_stage=stages["evaluation"],
+            actor_kind=ActorKind.IMPORT,
+            occurred_at=timezone.now() + timedelta(hours=1),
+        )
+
+    assert error.value.field == "occurred_at"
+    assert customer.transitions.count() == 1
