@@ -1,53 +1,182 @@
-"""Dashboard pages for customers: the filtered list and the customer page."""
+"""Dashboard pages for customers: the list, the customer page, and create, edit and delete.
+
+Each view checks the permission of the role matrix (accounts.roles), validates a form, calls
+one service and renders. A service's ApplicationError becomes an error on the field it names.
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django import forms
 from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.db.models import F
+from django.db.models.functions import Lower
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 
 from common.exceptions import ApplicationError
-from customers.filters import CustomerFilter
-from customers.forms import MoveStageForm
+from customers.forms import CustomerForm, CustomerListFilter, MoveStageForm
 from customers.models import Customer
 from customers.selectors import customer_queryset
+from customers.services import customer_create, customer_delete, customer_update
 from stages.models import ActorKind
-from stages.selectors import stage_list, transition_list
+from stages.selectors import transition_list
 from stages.services import customer_move_stage
 
 PAGE_SIZE = 50
+HISTORY_LIMIT = 100
+REFERRALS_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class SortColumn:
+    """A list column the user may sort by: `?sort=<key>` ascending, `?sort=-<key>` descending."""
+
+    key: str
+    label: str
+    terms: tuple[Any, ...]  # expressions, most significant first
+    descending_first: bool  # dates read best newest first, names A to Z
+    nullable: bool = False
+
+    def order_by(self, *, descending: bool) -> list[Any]:
+        """The ORDER BY for this column, ties broken by id so that pages never overlap.
+
+        Missing values go last either way; NULLS LAST is written only for nullable columns,
+        so that the others can still be read from their index.
+        """
+        nulls = {"nulls_last": True} if self.nullable else {}
+        if descending:
+            return [term.desc(**nulls) for term in self.terms] + [F("id").desc()]
+        return [term.asc(**nulls) for term in self.terms] + [F("id").asc()]
+
+
+# The whitelist: nothing else in `sort` reaches the database.
+SORT_COLUMNS = {
+    column.key: column
+    for column in (
+        SortColumn("name", "Name", (Lower("first_name"), Lower("last_name")), False),
+        SortColumn("email", "Email", (Lower("email"),), False),
+        SortColumn("created", "Created", (F("created_at"),), True),
+        SortColumn("stage_entered", "In stage since", (F("stage_entered_at"),), True),
+        SortColumn("last_activity", "Last activity", (F("last_activity_at"),), True, True),
+    )
+}
+DEFAULT_SORT = "-created"
+
+
+def _parse_sort(value: str | None) -> tuple[SortColumn, bool]:
+    """The column and direction asked for; an unknown value falls back to newest first."""
+    value = value or DEFAULT_SORT
+    descending = value.startswith("-")
+    column = SORT_COLUMNS.get(value.removeprefix("-"))
+    if column is None:
+        return _parse_sort(DEFAULT_SORT)
+    return column, descending
+
+
+def _sort_headers(
+    query: QueryDict, current: SortColumn, descending: bool
+) -> dict[str, dict[str, str]]:
+    """Each sortable header's link: the current column toggles, another starts at its default.
+
+    The links keep the filters and go back to the first page.
+    """
+    headers = {}
+    for column in SORT_COLUMNS.values():
+        is_current = column is current
+        next_descending = not descending if is_current else column.descending_first
+        link = query.copy()
+        link.pop("page", None)
+        link["sort"] = f"-{column.key}" if next_descending else column.key
+        headers[column.key] = {
+            "label": column.label,
+            "url": "?" + link.urlencode(),
+            "aria_sort": ("descending" if descending else "ascending") if is_current else "",
+            "next": "descending" if next_descending else "ascending",
+        }
+    return headers
+
+
+def _sort_options() -> list[tuple[str, str]]:
+    """Every order as a choice, for the "Sort by" select (phones hide the table headers)."""
+    options = []
+    for column in SORT_COLUMNS.values():
+        if column.descending_first:  # a date
+            options.append((f"-{column.key}", f"{column.label}, newest first"))
+            options.append((column.key, f"{column.label}, oldest first"))
+        else:
+            options.append((column.key, f"{column.label}, A to Z"))
+            options.append((f"-{column.key}", f"{column.label}, Z to A"))
+    return options
+
+
+def _actor(request: HttpRequest) -> AbstractBaseUser:
+    """The logged-in user, who is recorded as having made the change."""
+    if not isinstance(request.user, AbstractBaseUser):  # the views all require a login
+        raise PermissionDenied
+    return request.user
+
+
+def _add_service_error(form: forms.Form, error: ApplicationError) -> None:
+    """Show a service's refusal on the field it names, or above the form."""
+    form.add_error(error.field if error.field in form.fields else None, error.message)
+
+
+def _duration_words(since: datetime) -> str:
+    """How long ago `since` was, in the one unit people would say: "12 days", "3 months"."""
+    seconds = (timezone.now() - since).total_seconds()
+    days = int(seconds // 86400)
+    if seconds < 60:
+        return "less than a minute"
+    if seconds < 3600:
+        amount, unit = int(seconds // 60), "minute"
+    elif days < 1:
+        amount, unit = int(seconds // 3600), "hour"
+    elif days < 90:
+        amount, unit = days, "day"
+    elif days < 730:
+        amount, unit = days // 30, "month"
+    else:
+        amount, unit = days // 365, "year"
+    return f"{amount} {unit}{'' if amount == 1 else 's'}"
 
 
 class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """Customers with the same filters as the API, newest first, 50 a page."""
+    """Customers with the same filters as the API, sortable by a few columns, 50 a page."""
 
     permission_required = "customers.view_customer"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        filterset = CustomerFilter(request.GET or None, queryset=customer_queryset())
-        customers = (
-            filterset.qs
-            if filterset.is_bound and filterset.is_valid()
-            else (customer_queryset().none() if filterset.is_bound else customer_queryset())
-        )
-        page = Paginator(customers.order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+        filterset = CustomerListFilter(request.GET or None, queryset=customer_queryset())
+        valid = not filterset.is_bound or filterset.is_valid()
+        column, descending = _parse_sort(request.GET.get("sort"))
+        customers = filterset.qs if valid else customer_queryset().none()
+        customers = customers.order_by(*column.order_by(descending=descending))
+        page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
+        context = {
+            "filter": filterset,
+            "filters_valid": valid,
+            "page": page,
+            "query": query.urlencode(),
+            "sort": f"-{column.key}" if descending else column.key,
+            "headers": _sort_headers(request.GET, column, descending),
+            "sort_options": _sort_options(),
+        }
         return render(
-            request,
-            "customers/customer_list.html",
-            {
-                "filter": filterset,
-                "page": page,
-                "query": query.urlencode(),
-                "stages": stage_list(),
-            },
+            request, "customers/customer_list.html", context, status=200 if valid else 400
         )
 
 
@@ -61,9 +190,10 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return self._render(request, customer, MoveStageForm(customer=customer))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_object_or_404(customer_queryset(), pk=pk)
+        """Move the customer (move_customer only)."""
         if not request.user.has_perm("customers.move_customer"):
-            return render(request, "403.html", status=403)
+            raise PermissionDenied
+        customer = get_object_or_404(customer_queryset(), pk=pk)
         form = MoveStageForm(request.POST, customer=customer)
         if form.is_valid():
             try:
@@ -72,10 +202,10 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
                     to_stage=form.cleaned_data["to_stage"],
                     reason=form.cleaned_data["reason"],
                     actor_kind=ActorKind.USER,
-                    actor_user=request.user,
+                    actor_user=_actor(request),
                 )
             except ApplicationError as error:
-                form.add_error(error.field if error.field in form.fields else None, error.message)
+                _add_service_error(form, error)
             else:
                 messages.success(request, f"Moved to {form.cleaned_data['to_stage'].name}.")
                 return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
@@ -84,10 +214,104 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def _render(
         self, request: HttpRequest, customer: Customer, form: MoveStageForm, status: int = 200
     ) -> HttpResponse:
+        history = transition_list(customer_id=customer.pk)
+        referrals = customer.referrals.order_by("-id")
         context: dict[str, Any] = {
             "customer": customer,
-            "transitions": transition_list(customer_id=customer.pk).reverse(),
+            "time_in_stage": _duration_words(customer.stage_entered_at),
+            "attributes": [
+                (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
+                for key, value in customer.attributes.items()
+            ],
+            "transitions": history.reverse()[:HISTORY_LIMIT],
+            "transition_count": history.count(),
+            "referrals": referrals[:REFERRALS_LIMIT],
+            "referral_count": referrals.count(),
             "move_form": form,
-            "can_move": request.user.has_perm("customers.move_customer"),
         }
         return render(request, "customers/customer_detail.html", context, status=status)
+
+
+class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """A new customer, entered in the chosen stage; the entry is recorded as done by the user."""
+
+    permission_required = "customers.add_customer"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._render(request, CustomerForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CustomerForm(request.POST)
+        if form.is_valid():
+            try:
+                customer = customer_create(
+                    actor_kind=ActorKind.USER, actor_user=_actor(request), **form.cleaned_data
+                )
+            except ApplicationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, f"Created {customer}.")
+                return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
+        return self._render(request, form, status=400)
+
+    def _render(self, request: HttpRequest, form: CustomerForm, status: int = 200) -> HttpResponse:
+        return render(
+            request, "customers/customer_form.html", {"form": form, "customer": None}, status=status
+        )
+
+
+class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """Edit a customer's details; the stage is not here (it changes by a move)."""
+
+    permission_required = "customers.change_customer"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(customer_queryset(), pk=pk)
+        return self._render(request, customer, CustomerForm(customer=customer))
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(customer_queryset(), pk=pk)
+        form = CustomerForm(request.POST, customer=customer)
+        if form.is_valid():
+            try:
+                customer_update(
+                    customer=customer, data=dict(form.cleaned_data), actor_user=_actor(request)
+                )
+            except ApplicationError as error:
+                _add_service_error(form, error)
+            else:
+                messages.success(request, f"Saved {customer}.")
+                return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
+        return self._render(request, customer, form, status=400)
+
+    def _render(
+        self, request: HttpRequest, customer: Customer, form: CustomerForm, status: int = 200
+    ) -> HttpResponse:
+        return render(
+            request,
+            "customers/customer_form.html",
+            {"form": form, "customer": customer},
+            status=status,
+        )
+
+
+class CustomerDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """Delete a customer and their history, after a confirmation page (GET) by a POST."""
+
+    permission_required = "customers.delete_customer"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(customer_queryset(), pk=pk)
+        context = {
+            "customer": customer,
+            "transition_count": customer.transitions.count(),
+            "referral_count": customer.referrals.count(),
+        }
+        return render(request, "customers/customer_confirm_delete.html", context)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = get_object_or_404(customer_queryset(), pk=pk)
+        name = str(customer)
+        customer_delete(customer=customer)
+        messages.success(request, f"Deleted {name}.")
+        return HttpResponseRedirect(reverse("customers:list"))
