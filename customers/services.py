@@ -16,7 +16,7 @@ from stages.models import Stage
 from stages.services import customer_stage_enter
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 EVENT_CUSTOMER_CREATED = "customer.created"
 
@@ -74,7 +74,7 @@ def customer_create(
     *,
     email: str,
     actor_kind: str,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
     stage: Stage | None = None,
     created_at: datetime | None = None,
     email_consent: bool = False,
@@ -135,7 +135,7 @@ def customer_create(
 
 
 def customer_update(
-    *, customer: Customer, data: dict[str, Any], actor_user: AbstractBaseUser | None = None
+    *, customer: Customer, data: dict[str, Any], actor_user: User | None = None
 ) -> Customer:
     """Change a customer's details. `stage` is not accepted here: a move is a transition.
 

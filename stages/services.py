@@ -19,7 +19,7 @@ from common.exceptions import ApplicationError
 from stages.models import ActorKind, Direction, Phase, Stage, StageTransition
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
     from customers.models import Customer
 
@@ -54,7 +54,7 @@ def customer_move_stage(
     customer: Customer,
     to_stage: Stage,
     actor_kind: str,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
     reason: str = "",
     occurred_at: datetime | None = None,
 ) -> StageTransition:
@@ -119,7 +119,7 @@ def customer_stage_enter(
     customer: Customer,
     stage: Stage,
     actor_kind: str,
-    actor_user: AbstractBaseUser | None = None,
+    actor_user: User | None = None,
     reason: str = "",
 ) -> StageTransition:
     """Record the entry transition of a customer just created in `stage`.
