@@ -14,18 +14,21 @@ class RolePermission(BasePermission):
     """Grants a request when the user holds the permission the view names for it.
 
     Views set `required_permissions`: a dict from HTTP method (or "SAFE" for read methods)
-    to a permission name, or to a list of names that must all be held. A view that names
-    nothing for a method refuses it.
+    to a permission name, or to a list of names that must all be held. HEAD and OPTIONS
+    need what GET needs unless the view names them. A view that names nothing for a method
+    it implements refuses it; a method it does not implement is left to its 405.
     """
 
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
             return False
+        if not hasattr(view, (request.method or "").lower()):
+            return True  # the view will answer 405 Method Not Allowed, which is the truth
         mapping: dict[str, str | list[str]] = getattr(view, "required_permissions", {})
         needed = mapping.get(request.method or "")
         if needed is None and request.method in SAFE:
-            needed = mapping.get("SAFE")
+            needed = mapping.get("SAFE", mapping.get("GET"))
         if needed is None:
             return False
         perms = [needed] if isinstance(needed, str) else list(needed)

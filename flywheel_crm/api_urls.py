@@ -2,9 +2,10 @@
 
 from django.urls import path
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import parsers, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 
+from common.api.parsers import JSONParser
 from common.api.schema import error_responses
 from customers.api.views import CustomerDetailApi, CustomerListCreateApi
 from stages.api.views import (
@@ -16,9 +17,15 @@ from stages.api.views import (
 
 
 class TokenObtainApi(ObtainAuthToken):
-    """Exchange a username and password for the user's API token."""
+    """Exchange a username and password for the user's API token.
 
+    No authentication runs here: a client holding a revoked token, or a browser with a
+    dashboard session but no CSRF token, must still be able to log in.
+    """
+
+    authentication_classes = ()
     permission_classes = ()
+    parser_classes = (parsers.FormParser, parsers.MultiPartParser, JSONParser)
 
     @extend_schema(
         operation_id="auth_token_create",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -72,8 +73,12 @@ class CustomerInputSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     company = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    # pk_field: without it a float such as 1.5 is silently truncated to the id 1.
     owner = serializers.PrimaryKeyRelatedField(
-        queryset=User.objects.filter(is_active=True), required=False, allow_null=True
+        queryset=User.objects.filter(is_active=True),
+        pk_field=serializers.IntegerField(),
+        required=False,
+        allow_null=True,
     )
     source = serializers.CharField(max_length=100, required=False, allow_blank=True)
     utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
@@ -90,11 +95,21 @@ class CustomerInputSerializer(serializers.Serializer):
     email_consent = serializers.BooleanField(required=False)
     sms_consent = serializers.BooleanField(required=False)
     referred_by = serializers.PrimaryKeyRelatedField(
-        queryset=Customer.objects.all(), required=False, allow_null=True
+        queryset=Customer.objects.all(),
+        pk_field=serializers.IntegerField(),
+        required=False,
+        allow_null=True,
     )
     stage = StageSlugField(required=False)
 
     def validate_attributes(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise serializers.ValidationError("Attributes must be a JSON object.")
+        try:
+            # PostgreSQL's jsonb refuses a lone surrogate (e.g. "\ud800") with a DataError.
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise serializers.ValidationError(
+                "Attributes must be valid Unicode text (no lone surrogate characters)."
+            ) from None
         return value

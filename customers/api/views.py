@@ -11,6 +11,7 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.api.parsers import JSONParser
 from common.api.schema import error_responses
 from customers.api.serializers import CustomerInputSerializer, CustomerOutputSerializer
 from customers.filters import CustomerFilter
@@ -34,6 +35,7 @@ class CustomerListCreateApi(generics.ListAPIView):
     """List customers (filtered, ordered, cursor-paginated) or create one."""
 
     serializer_class = CustomerOutputSerializer
+    parser_classes = [JSONParser]
     filterset_class = CustomerFilter
     ordering_fields = ORDERING_FIELDS
     ordering = ["-id"]
@@ -79,6 +81,7 @@ class CustomerDetailApi(generics.GenericAPIView):
     """Read, update or delete one customer."""
 
     serializer_class = CustomerOutputSerializer
+    parser_classes = [JSONParser]
     required_permissions = {
         "GET": "customers.view_customer",
         "HEAD": "customers.view_customer",

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.pagination import CursorPagination
+from common.api.parsers import JSONParser
 from common.api.schema import error_responses
 from customers.selectors import customer_queryset
 from stages.api.serializers import (
@@ -36,6 +37,7 @@ from stages.services import (
 class StageListCreateApi(APIView):
     """All stages in wheel order, with their phase; admins add stages."""
 
+    parser_classes = [JSONParser]
     required_permissions = {"GET": "stages.view_stage", "POST": "stages.manage_stage"}
 
     @extend_schema(
@@ -60,6 +62,7 @@ class StageListCreateApi(APIView):
 class StageDetailApi(APIView):
     """Rename, re-phase, archive or delete one stage (by slug)."""
 
+    parser_classes = [JSONParser]
     required_permissions = {
         "GET": "stages.view_stage",
         "PATCH": "stages.manage_stage",
@@ -99,6 +102,7 @@ class StageDetailApi(APIView):
 class StageReorderApi(APIView):
     """Set the order of all stages at once."""
 
+    parser_classes = [JSONParser]
     required_permissions = {"POST": "stages.manage_stage"}
 
     @extend_schema(
@@ -122,6 +126,7 @@ class CustomerTransitionListCreateApi(generics.GenericAPIView):
 
     serializer_class = TransitionOutputSerializer
     pagination_class = TransitionPagination
+    parser_classes = [JSONParser]
     filter_backends: list[Any] = []
     required_permissions = {
         "GET": "stages.view_stagetransition",
@@ -130,7 +135,10 @@ class CustomerTransitionListCreateApi(generics.GenericAPIView):
 
     @extend_schema(
         operation_id="customers_transitions_list",
-        responses={200: TransitionOutputSerializer(many=True), **error_responses(401, 403, 404)},
+        responses={
+            200: TransitionOutputSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def get(self, request: Request, pk: int) -> Response:
         customer = get_object_or_404(customer_queryset(), pk=pk)
