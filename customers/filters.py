@@ -23,7 +23,7 @@ class CustomerFilter(django_filters.FilterSet):
         field_name="stage__phase", choices=Phase.choices, label="Phase"
     )
     owner = django_filters.ModelChoiceFilter(
-        queryset=get_user_model().objects.filter(is_active=True).order_by("username"),
+        queryset=get_user_model().objects.order_by("username"),
         label="Owner",
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 EVENT_STAGE_CHANGED = "customer.stage_changed"
 
+# Slugs that name a route beside /api/v1/stages/<slug>/: a stage with one of them could be
+# created but never read, changed or deleted through the API.
+RESERVED_SLUGS = frozenset({"reorder"})
+
 
 # --- the move -------------------------------------------------------------------------------
 
@@ -163,6 +167,8 @@ def stage_create(
     *, slug: str, name: str, phase: str, position: int | None = None, description: str = ""
 ) -> Stage:
     """Add a stage; without a position it goes last."""
+    if slug in RESERVED_SLUGS:
+        raise ApplicationError(f"The slug '{slug}' is reserved by the API.", field="slug")
     if Stage.objects.filter(slug=slug).exists():
         raise ApplicationError(f"A stage with the slug '{slug}' already exists.", field="slug")
     if phase not in Phase.values:

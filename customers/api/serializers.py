@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -105,11 +104,4 @@ class CustomerInputSerializer(serializers.Serializer):
     def validate_attributes(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise serializers.ValidationError("Attributes must be a JSON object.")
-        try:
-            # PostgreSQL's jsonb refuses a lone surrogate (e.g. "\ud800") with a DataError.
-            json.dumps(value, ensure_ascii=False).encode("utf-8")
-        except UnicodeEncodeError:
-            raise serializers.ValidationError(
-                "Attributes must be valid Unicode text (no lone surrogate characters)."
-            ) from None
         return value

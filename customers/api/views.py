@@ -11,7 +11,6 @@ from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from common.api.parsers import JSONParser
 from common.api.schema import error_responses
 from customers.api.serializers import CustomerInputSerializer, CustomerOutputSerializer
 from customers.filters import CustomerFilter
@@ -35,7 +34,6 @@ class CustomerListCreateApi(generics.ListAPIView):
     """List customers (filtered, ordered, cursor-paginated) or create one."""
 
     serializer_class = CustomerOutputSerializer
-    parser_classes = [JSONParser]
     filterset_class = CustomerFilter
     ordering_fields = ORDERING_FIELDS
     ordering = ["-id"]
@@ -81,7 +79,6 @@ class CustomerDetailApi(generics.GenericAPIView):
     """Read, update or delete one customer."""
 
     serializer_class = CustomerOutputSerializer
-    parser_classes = [JSONParser]
     required_permissions = {
         "GET": "customers.view_customer",
         "HEAD": "customers.view_customer",

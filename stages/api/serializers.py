@@ -15,22 +15,12 @@ class StageOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Slugs that name a route beside /stages/<slug>/ (flywheel_crm/api_urls.py): a stage with one
-# of them could be created but never read, changed or deleted through the API.
-RESERVED_SLUGS = frozenset({"reorder"})
-
-
 class StageCreateInputSerializer(serializers.Serializer):
     slug = serializers.SlugField(max_length=50)
     name = serializers.CharField(max_length=100)
     phase = serializers.ChoiceField(choices=Phase.choices)
     position = serializers.IntegerField(min_value=0, max_value=1_000_000, required=False)
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
-
-    def validate_slug(self, value: str) -> str:
-        if value in RESERVED_SLUGS:
-            raise serializers.ValidationError(f"The slug '{value}' is reserved by the API.")
-        return value
 
 
 class StageUpdateInputSerializer(serializers.Serializer):

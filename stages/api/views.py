@@ -12,7 +12,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.pagination import CursorPagination
-from common.api.parsers import JSONParser
 from common.api.schema import error_responses
 from customers.selectors import customer_queryset
 from stages.api.serializers import (
@@ -37,7 +36,6 @@ from stages.services import (
 class StageListCreateApi(APIView):
     """All stages in wheel order, with their phase; admins add stages."""
 
-    parser_classes = [JSONParser]
     required_permissions = {"GET": "stages.view_stage", "POST": "stages.manage_stage"}
 
     @extend_schema(
@@ -62,7 +60,6 @@ class StageListCreateApi(APIView):
 class StageDetailApi(APIView):
     """Rename, re-phase, archive or delete one stage (by slug)."""
 
-    parser_classes = [JSONParser]
     required_permissions = {
         "GET": "stages.view_stage",
         "PATCH": "stages.manage_stage",
@@ -102,7 +99,6 @@ class StageDetailApi(APIView):
 class StageReorderApi(APIView):
     """Set the order of all stages at once."""
 
-    parser_classes = [JSONParser]
     required_permissions = {"POST": "stages.manage_stage"}
 
     @extend_schema(
@@ -126,7 +122,6 @@ class CustomerTransitionListCreateApi(generics.GenericAPIView):
 
     serializer_class = TransitionOutputSerializer
     pagination_class = TransitionPagination
-    parser_classes = [JSONParser]
     filter_backends: list[Any] = []
     required_permissions = {
         "GET": "stages.view_stagetransition",
