@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -13,6 +15,14 @@ from stages.models import Stage
 
 MAX_TAG_LENGTH = 50
 MAX_TAGS = 50
+REFERRAL_CODE_LENGTH = 10
+# No 0/O or 1/I/L: a code is read aloud and typed from paper.
+REFERRAL_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_referral_code() -> str:
+    """A random code a customer shares so that the people they bring are linked to them."""
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(REFERRAL_CODE_LENGTH))
 
 
 class Customer(TimeStampedModel):
@@ -57,6 +67,9 @@ class Customer(TimeStampedModel):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="referrals"
     )
     last_activity_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    referral_code = models.CharField(
+        max_length=REFERRAL_CODE_LENGTH, unique=True, default=new_referral_code, editable=False
+    )
 
     class Meta:
         ordering = ["-id"]
@@ -83,3 +96,27 @@ class Customer(TimeStampedModel):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class Referral(models.Model):
+    """A customer brought by another, with where the referrer stood on the wheel then.
+
+    A referral by a Delight customer closes the loop: the analytics count those.
+    """
+
+    referrer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="referrals_made")
+    referred = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, related_name="referral_received"
+    )
+    referrer_stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    referrer_phase = models.CharField(max_length=16)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["referrer_phase", "occurred_at"], name="referral_phase_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} → {self.referred_id}"

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from common.events import event_emit
 from common.exceptions import ApplicationError
-from customers.models import Customer
+from customers.models import Customer, Referral
 from stages.models import Stage
 from stages.services import customer_stage_enter
 
@@ -80,6 +82,7 @@ def customer_create(
     email_consent: bool = False,
     sms_consent: bool = False,
     entry_reason: str = "",
+    referral_code: str | None = None,
     **fields: Any,
 ) -> Customer:
     """Create a customer in `stage` (default: the configured entry stage) and record the entry.
@@ -93,6 +96,14 @@ def customer_create(
     email = email.strip()
     if _email_taken(email):
         raise _duplicate_email(email)
+    if referral_code:
+        referrer = customer_by_referral_code(referral_code)
+        if fields.get("referred_by") not in (None, referrer):
+            raise ApplicationError(
+                "The referral code belongs to another customer than referred_by.",
+                field="referral_code",
+            )
+        fields["referred_by"] = referrer
     stage = stage or _default_stage()
     if stage.is_archived:
         raise ApplicationError(
@@ -127,6 +138,8 @@ def customer_create(
                 actor_user=actor_user,
                 reason=entry_reason,
             )
+            if customer.referred_by is not None:
+                _referral_record(customer=customer, at=customer.created_at)
             event_emit(EVENT_CUSTOMER_CREATED, {"customer_id": customer.pk})
     except IntegrityError as exc:
         # Two requests raced past the check above; the database's unique index decided.
@@ -173,6 +186,10 @@ def customer_update(
     try:
         with transaction.atomic():
             customer.save(update_fields=[*changed, "updated_at"])
+            if "referred_by" in changed:
+                Referral.objects.filter(referred=customer).delete()
+                if customer.referred_by is not None:
+                    _referral_record(customer=customer, at=timezone.now())
     except IntegrityError as exc:
         raise _duplicate_email(customer.email) from exc
     return customer
@@ -181,3 +198,33 @@ def customer_update(
 def customer_delete(*, customer: Customer) -> None:
     """Delete a customer and their history; customers they referred keep existing."""
     customer.delete()
+
+
+def customer_activity_touch(*, customer_id: int, at: datetime) -> None:
+    """Advance `last_activity_at` to `at` unless the customer already has later activity.
+
+    One UPDATE, safe under concurrency: GREATEST keeps the latest of the two.
+    """
+    Customer.objects.filter(pk=customer_id).update(
+        last_activity_at=Greatest(Coalesce(F("last_activity_at"), Value(at)), Value(at))
+    )
+
+
+def customer_by_referral_code(code: str) -> Customer:
+    """The customer whose referral code this is (case and spaces ignored)."""
+    referrer = Customer.objects.filter(referral_code=code.strip().upper()).first()
+    if referrer is None:
+        raise ApplicationError(f"Unknown referral code '{code}'.", field="referral_code")
+    return referrer
+
+
+def _referral_record(*, customer: Customer, at: datetime) -> Referral:
+    """Record that `customer.referred_by` brought `customer`, and where the referrer stood."""
+    referrer = Customer.objects.select_related("stage").get(pk=customer.referred_by_id)
+    return Referral.objects.create(
+        referrer=referrer,
+        referred=customer,
+        referrer_stage=referrer.stage,
+        referrer_phase=referrer.stage.phase,
+        occurred_at=at,
+    )

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "accounts",
     "stages",
     "customers",
+    "interactions",
     "campaigns",
 ]
 
@@ -118,7 +119,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "common.api.exceptions.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.api.parsers.JSONParser"],
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -171,3 +172,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+# Purchases move customers: the first one into this stage, and one by a Delight customer
+# back into it as a new cycle of the wheel.
+FLYWHEEL_PURCHASE_STAGE = env("FLYWHEEL_PURCHASE_STAGE", default="purchase")
+FLYWHEEL_MOVE_ON_FIRST_PURCHASE = env.bool("FLYWHEEL_MOVE_ON_FIRST_PURCHASE", default=True)
+FLYWHEEL_MOVE_ON_REPEAT_PURCHASE = env.bool("FLYWHEEL_MOVE_ON_REPEAT_PURCHASE", default=True)
