@@ -292,6 +292,7 @@ def purchase_record(
     description: str = "",
     source: str = "",
     external_id: str | None = None,
+    move_stage: bool = True,
 ) -> tuple[Purchase, bool]:
     """Record a purchase; returns it and whether it is new.
 
@@ -299,6 +300,7 @@ def purchase_record(
     returns the first record (False) and changes nothing. A first purchase moves the customer
     to the purchase stage, and a purchase by a Delight customer starts a new cycle there
     (settings FLYWHEEL_MOVE_ON_FIRST_PURCHASE and FLYWHEEL_MOVE_ON_REPEAT_PURCHASE).
+    An import that replays the stage history itself passes `move_stage=False`.
     """
     currency = currency.upper()
     if currency not in ISO_4217:
@@ -327,13 +329,14 @@ def purchase_record(
                 recorded_by=recorded_by,
             )
             customer_activity_touch(customer_id=customer.pk, at=occurred_at)
-            _purchase_move_customer(
-                customer=customer,
-                purchase=purchase,
-                repeat=repeat,
-                actor_kind=actor_kind,
-                actor_user=recorded_by,
-            )
+            if move_stage:
+                _purchase_move_customer(
+                    customer=customer,
+                    purchase=purchase,
+                    repeat=repeat,
+                    actor_kind=actor_kind,
+                    actor_user=recorded_by,
+                )
             event_emit(
                 EVENT_PURCHASE_RECORDED,
                 {
