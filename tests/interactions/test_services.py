@@ -229,6 +229,7 @@ def test_purchases_are_idempotent_per_source_and_external_id(customer_factory, s
 
     assert (created, created_again, created_other) == (True, False, True)
     assert again.pk == first.pk
+    assert other_source.pk != first.pk
     assert first.currency == "EUR"
     assert Purchase.objects.filter(customer=customer).count() == 2
 
