@@ -14,7 +14,7 @@ from django.utils import timezone
 from common.events import event_emit
 from common.exceptions import ApplicationError
 from customers.models import Customer, Referral
-from stages.models import Stage
+from stages.models import Stage, StageTransition
 from stages.services import customer_stage_enter
 
 if TYPE_CHECKING:
@@ -221,10 +221,18 @@ def customer_by_referral_code(code: str) -> Customer:
 def _referral_record(*, customer: Customer, at: datetime) -> Referral:
     """Record that `customer.referred_by` brought `customer`, and where the referrer stood."""
     referrer = Customer.objects.select_related("stage").get(pk=customer.referred_by_id)
+    # Where the referrer stood at `at`: an import dates referrals in the past.
+    move = (
+        StageTransition.objects.filter(customer_id=referrer.pk, occurred_at__lte=at)
+        .select_related("to_stage")
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    stage = move.to_stage if move is not None else referrer.stage
     return Referral.objects.create(
         referrer=referrer,
         referred=customer,
-        referrer_stage=referrer.stage,
-        referrer_phase=referrer.stage.phase,
+        referrer_stage=stage,
+        referrer_phase=stage.phase,
         occurred_at=at,
     )

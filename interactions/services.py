@@ -177,17 +177,30 @@ def interaction_delete(*, interaction: Interaction) -> None:
 
 
 def support_case_close(
-    *, interaction: Interaction, closed_by: User | None, outcome: str | None = None
+    *,
+    interaction: Interaction,
+    closed_by: User | None,
+    outcome: str | None = None,
+    closed_at: datetime | None = None,
 ) -> Interaction:
-    """Close an open support case, once; automations react to `support_case.closed`."""
+    """Close an open support case, once; automations react to `support_case.closed`.
+
+    `closed_at` (default now) lets an import keep when a case was really closed.
+    """
+    if closed_at is not None:
+        _not_in_future(closed_at, field="closed_at")
     with transaction.atomic():
         case = Interaction.objects.select_for_update().get(pk=interaction.pk)
         if case.kind != InteractionKind.SUPPORT_CASE:
             raise ApplicationError("Only a support case can be closed.", field="kind")
         if case.case_state == CaseState.CLOSED:
             raise ApplicationError("This support case is already closed.", field="case_state")
+        if closed_at is not None and closed_at < case.occurred_at:
+            raise ApplicationError(
+                "A case cannot be closed before it was opened.", field="closed_at"
+            )
         case.case_state = CaseState.CLOSED
-        case.closed_at = timezone.now()
+        case.closed_at = closed_at or timezone.now()
         update = ["case_state", "closed_at", "updated_at"]
         if outcome is not None and outcome != case.outcome:
             case.outcome = outcome

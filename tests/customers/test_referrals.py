@@ -70,3 +70,26 @@ def test_changing_the_referrer_later_keeps_one_referral_record(customer_factory)
 
     customer_update(customer=referred, data={"referred_by": None})
     assert not Referral.objects.filter(referred=referred).exists()
+
+
+def test_a_backdated_referral_records_where_the_referrer_stood_then(customer_factory, stages):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from stages.services import customer_move_stage
+
+    long_ago = timezone.now() - timedelta(days=100)
+    referrer = customer_factory(stage="advocacy", created_at=long_ago)
+    customer_move_stage(customer=referrer, to_stage=stages["purchase"], actor_kind="system")
+
+    referred = customer_create(
+        email="old-friend@example.com",
+        actor_kind="import",
+        created_at=long_ago + timedelta(days=1),
+        referred_by=referrer,
+    )
+
+    referral = Referral.objects.get(referred=referred)
+    assert referral.referrer_stage.slug == "advocacy"
+    assert referral.referrer_phase == Phase.DELIGHT

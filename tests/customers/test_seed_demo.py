@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from accounts.roles import ADMIN, MARKETER, SALES_REP, SUPPORT
 from common.progress import Progress, progress
-from customers.models import Customer
+from customers.models import Customer, Referral
+from interactions.models import CaseState, Effect, Interaction, Purchase, Task
 from stages.models import ActorKind, Direction, StageTransition
 
 SMALL = 60
@@ -192,14 +193,55 @@ def test_referrals_point_at_earlier_customers_already_in_advocacy(seeded):
         ).exists()
 
 
+@pytest.mark.django_db
+def test_referrals_record_the_referrer_in_delight_when_they_referred(seeded):
+    referrals = Referral.objects.all()
+
+    assert referrals.exists()
+    assert set(referrals.values_list("referrer_phase", flat=True)) == {"delight"}
+
+
+# --- activity -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_activity_follows_the_journeys_and_never_lies_in_the_future(seeded):
+    now = timezone.now()
+    reached_purchase = set(
+        StageTransition.objects.filter(to_stage__slug="purchase").values_list(
+            "customer_id", flat=True
+        )
+    )
+
+    buyers = set(Purchase.objects.values_list("customer_id", flat=True))
+    assert buyers == reached_purchase
+    # One purchase per entry into the purchase stage, at the moment of that entry.
+    for transition in StageTransition.objects.filter(to_stage__slug="purchase"):
+        assert Purchase.objects.filter(
+            customer_id=transition.customer_id, occurred_at=transition.occurred_at
+        ).exists()
+    assert not Interaction.objects.filter(occurred_at__gt=now).exists()
+    assert {Effect.FORCE, Effect.FRICTION} <= set(
+        Interaction.objects.values_list("effect", flat=True)
+    )
+    assert Interaction.objects.filter(case_state=CaseState.CLOSED).exists()
+    assert Task.objects.filter(state="open").exists()
+    for customer in Customer.objects.filter(interactions__isnull=False).distinct()[:20]:
+        latest = customer.interactions.order_by("-occurred_at").first().occurred_at
+        assert customer.last_activity_at >= latest
+
+
 # --- idempotence --------------------------------------------------------------------------------
 
 
-def counts() -> tuple[int, int, int]:
+def counts() -> tuple[int, ...]:
     return (
         Customer.objects.count(),
         StageTransition.objects.count(),
         get_user_model().objects.count(),
+        Interaction.objects.count(),
+        Purchase.objects.count(),
+        Task.objects.count(),
     )
 
 

@@ -3,8 +3,9 @@
 The command plans everything first in plain Python — a deterministic function of `--seed`
 and the customer's number — and then writes the plan through the services:
 `customers.services.customer_create` for each customer (with its entry transition) and
-`stages.services.customer_move_stage` for every later move, backdated in order. Nothing
-here writes a stage or a transition directly.
+`stages.services.customer_move_stage` for every later move, backdated in order, then the
+customer's interactions, support cases, purchases and follow-ups (interactions.demo) through
+the interaction services. Nothing here writes a stage or a transition directly.
 
 It is idempotent: demo customers are recognised by their email (every one ends in
 `@demo.flywheel.example`, and customer number N always gets the same address for a given
@@ -36,6 +37,7 @@ from common.exceptions import ApplicationError
 from common.progress import Progress
 from customers.models import Customer
 from customers.services import customer_create
+from interactions.demo import PlannedActivity, plan_activity, write_activity
 from stages.models import ActorKind, Stage, StageTransition
 from stages.services import customer_move_stage
 
@@ -326,6 +328,7 @@ class PlannedCustomer:
     fields: dict[str, Any]
     moves: list[PlannedMove] = field(default_factory=list)
     referrer_email: str | None = None
+    activity: PlannedActivity = field(default_factory=PlannedActivity)
 
     def first_reached(self, slugs: Iterable[str]) -> datetime | None:
         """When the customer first entered any of `slugs`, if ever."""
@@ -562,6 +565,15 @@ def plan_demo_customers(*, count: int, seed: int, now: datetime) -> list[Planned
             "employees": company.employees if company else 1,
             "country": company.country if company else rng.choice(COUNTRIES),
         }
+        customer.activity = plan_activity(
+            random.Random(f"{seed}:activity:{number}"),
+            number=number,
+            created_at=created_at,
+            stops=[(entry_stage, created_at)]
+            + [(m.to_stage, m.occurred_at) for m in customer.moves],
+            attributes=fields["attributes"],
+            now=now,
+        )
         delighted_since = customer.first_reached((ADVOCACY,))
         if delighted_since is not None:
             advocates.append((delighted_since, customer.email))
@@ -611,6 +623,9 @@ def demo_customer_write(
             reason=move.reason,
             occurred_at=move.occurred_at,
         )
+    write_activity(
+        customer=customer, plan=planned.activity, owner=owner, support=owners.get("support")
+    )
     return customer
 
 
