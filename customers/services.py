@@ -220,6 +220,7 @@ def customer_by_referral_code(code: str) -> Customer:
 
 def _referral_record(*, customer: Customer, at: datetime) -> Referral:
     """Record that `customer.referred_by` brought `customer`, and where the referrer stood."""
+    assert customer.referred_by_id is not None
     referrer = Customer.objects.select_related("stage").get(pk=customer.referred_by_id)
     # Where the referrer stood at `at`: an import dates referrals in the past.
     move = (

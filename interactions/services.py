@@ -7,7 +7,7 @@ anything a customer did advances their `last_activity_at`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +46,7 @@ EVENT_TASK_COMPLETED = "task.completed"
 EVENT_PURCHASE_RECORDED = "purchase.recorded"
 
 # How far ahead of now a record may be dated: clocks drift between systems.
-CLOCK_SKEW = timezone.timedelta(minutes=5)
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _not_in_future(when: datetime, *, field: str) -> None:

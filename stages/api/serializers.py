@@ -35,9 +35,15 @@ class StageReorderInputSerializer(serializers.Serializer):
 
 
 class TransitionOutputSerializer(serializers.ModelSerializer):
-    from_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    to_stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    actor_user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    from_stage: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    to_stage: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    actor_user: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = StageTransition

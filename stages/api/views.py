@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.pagination import CursorPagination
+from common.api.request import request_user
 from common.api.schema import error_responses
 from customers.selectors import customer_queryset
 from stages.api.serializers import (
@@ -156,6 +157,6 @@ class CustomerTransitionListCreateApi(generics.GenericAPIView):
             to_stage=serializer.validated_data["to_stage"],
             reason=serializer.validated_data["reason"],
             actor_kind=ActorKind.API,
-            actor_user=request.user,
+            actor_user=request_user(request),
         )
         return Response(TransitionOutputSerializer(transition).data, status=status.HTTP_201_CREATED)
