@@ -39,7 +39,7 @@ run: migrate  ## Start web, Celery worker and beat with demo data (PORT=8000; Ct
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev -p $(PORT)
 
 test: install  ## Run the whole test suite against the real PostgreSQL and Redis
-	@DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py preflight
+	@DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py preflight --server-only
 	DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest
 

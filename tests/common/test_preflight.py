@@ -19,10 +19,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _preflight(**env: str) -> subprocess.CompletedProcess[str]:
+def _preflight(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "flywheel_crm.settings.local", **env}
     return subprocess.run(
-        [sys.executable, "manage.py", "preflight"],
+        [sys.executable, "manage.py", "preflight", *args],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -62,3 +62,15 @@ def test_reachable_services_pass():
     assert result.returncode == 0, result.stderr
     assert "PostgreSQL: ok" in result.stdout
     assert "Redis: ok" in result.stdout
+
+
+@pytest.mark.slow
+def test_a_missing_database_is_named_unless_only_the_server_matters():
+    missing = "postgres://postgres@127.0.0.1:5432/flywheel_no_such_database"
+
+    named = _preflight(DATABASE_URL=missing)
+    server_only = _preflight("--server-only", DATABASE_URL=missing)
+
+    assert named.returncode == 1
+    assert "The database flywheel_no_such_database does not exist" in named.stderr
+    assert server_only.returncode == 0, server_only.stderr

@@ -34,11 +34,21 @@ class Command(BaseCommand):
         parser.add_argument(
             "--create-db", action="store_true", help="Create the database if it does not exist."
         )
+        parser.add_argument(
+            "--server-only",
+            action="store_true",
+            help="Check only that the server answers (the tests create their own database).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = [
             problem
-            for problem in (self._check_postgres(options["create_db"]), self._check_redis())
+            for problem in (
+                self._check_postgres(
+                    create_db=options["create_db"], server_only=options["server_only"]
+                ),
+                self._check_redis(),
+            )
             if problem
         ]
         if problems:
@@ -46,7 +56,7 @@ class Command(BaseCommand):
                 self.stderr.write(self.style.ERROR(problem))
             sys.exit(1)
 
-    def _check_postgres(self, create_db: bool) -> str | None:
+    def _check_postgres(self, *, create_db: bool, server_only: bool) -> str | None:
         db = settings.DATABASES["default"]
         where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
         params = {
@@ -72,7 +82,7 @@ class Command(BaseCommand):
                 if not exists and create_db:
                     cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
                     self.stdout.write(f"Created the database {db['NAME']} on {where}.")
-                elif not exists:
+                elif not exists and not server_only:
                     return (
                         f"The database {db['NAME']} does not exist on {where}. "
                         "Run `make run` (which creates it) or `createdb`."
