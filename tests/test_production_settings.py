@@ -41,7 +41,7 @@ def run_manage(args: list[str], **settings_env: str) -> subprocess.CompletedProc
     env = {name: os.environ[name] for name in PASSED_THROUGH if name in os.environ}
     env.update(PRODUCTION_DEFAULTS)
     env.update(settings_env)
-    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py, fixed arguments
+    return subprocess.run(
         [sys.executable, *args],
         cwd=PROJECT_ROOT,
         env=env,
