@@ -12,6 +12,7 @@ from rest_framework.test import APIClient
 from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT, roles_sync
 from stages.models import Stage
 from tests.factories import CustomerFactory, UserFactory
+from tests.realworld import smtp_sink, start_worker  # noqa: F401 - fixtures
 
 DEFAULT_STAGES = [
     ("awareness", "Awareness", "attract", 10),

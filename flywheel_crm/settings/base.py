@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "stages",
     "customers",
     "interactions",
+    "messaging",
     "campaigns",
 ]
 
@@ -158,6 +159,11 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=4 *
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60 * 60}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tests give each run its own queue so that parallel runs never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
+CELERY_BEAT_SCHEDULE = {
+    "messages-sweep": {"task": "messaging.tasks.messages_sweep", "schedule": 5 * 60},
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Flywheel ---------------------------------------------------------------------------------
@@ -177,3 +183,17 @@ LOGGING = {
 FLYWHEEL_PURCHASE_STAGE = env("FLYWHEEL_PURCHASE_STAGE", default="purchase")
 FLYWHEEL_MOVE_ON_FIRST_PURCHASE = env.bool("FLYWHEEL_MOVE_ON_FIRST_PURCHASE", default=True)
 FLYWHEEL_MOVE_ON_REPEAT_PURCHASE = env.bool("FLYWHEEL_MOVE_ON_REPEAT_PURCHASE", default=True)
+
+# --- Messages -------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Flywheel CRM <noreply@localhost>")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+SMS_BACKEND = env("SMS_BACKEND", default="messaging.sms.ConsoleSMSBackend")
+# The domain of the Message-ID of every email we send (a retry keeps the same Message-ID).
+FLYWHEEL_MESSAGE_ID_DOMAIN = env("FLYWHEEL_MESSAGE_ID_DOMAIN", default="flywheel-crm.local")
+# Failed sends are retried this many times, after base, 2*base, 4*base… seconds (jittered).
+FLYWHEEL_SEND_MAX_RETRIES = env.int("FLYWHEEL_SEND_MAX_RETRIES", default=6)
+FLYWHEEL_RETRY_BACKOFF_SECONDS = env.float("FLYWHEEL_RETRY_BACKOFF_SECONDS", default=10)
+# The public address of the app, for links in emails (survey links, unsubscribe links).
+FLYWHEEL_BASE_URL = env("FLYWHEEL_BASE_URL", default="http://127.0.0.1:8000")

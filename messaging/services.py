@@ -1,0 +1,210 @@
+"""Queue and deliver outgoing messages.
+
+`message_queue` writes the message to the outbox and hands it to a worker once the
+transaction commits; `message_deliver` (run by the worker) sends it at most once per
+success: the row is locked while it is sent, and a sent message is never sent again. If a worker
+dies between the provider accepting a message and the commit, the retry sends it again
+with the same Message-ID, which providers use to drop duplicates (docs/operations.md).
+
+Consent is checked at send time, not when queued: a marketing message to a customer who
+has since withdrawn consent on that channel is suppressed, never sent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from customers.models import Customer
+from messaging.models import Channel, MessageKind, MessageState, OutboundMessage
+from messaging.sms import get_sms_backend
+
+logger = logging.getLogger(__name__)
+
+
+def _message_id(idempotency_key: str) -> str:
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    return f"<{digest}@{settings.FLYWHEEL_MESSAGE_ID_DOMAIN}>"
+
+
+def message_queue(
+    *,
+    channel: str,
+    kind: str,
+    to: str,
+    body_text: str,
+    idempotency_key: str,
+    customer: Customer | None = None,
+    subject: str = "",
+    body_html: str = "",
+    headers: dict[str, str] | None = None,
+) -> tuple[OutboundMessage, bool]:
+    """Put a message in the outbox (once per `idempotency_key`) and send it after commit.
+
+    Returns the message and whether it is new; an existing one is returned unchanged.
+    """
+    existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            message = OutboundMessage.objects.create(
+                channel=channel,
+                kind=kind,
+                to=to,
+                subject=subject,
+                body_text=body_text,
+                body_html=body_html,
+                headers=headers or {},
+                customer=customer,
+                idempotency_key=idempotency_key,
+                message_id=_message_id(idempotency_key),
+            )
+            message_enqueue(message_ids=[message.pk])
+    except IntegrityError:
+        return OutboundMessage.objects.get(idempotency_key=idempotency_key), False
+    return message, True
+
+
+def message_enqueue(*, message_ids: list[int]) -> None:
+    """Hand messages to the workers once the current transaction commits."""
+    from messaging.tasks import message_send
+
+    def publish() -> None:
+        for message_id in message_ids:
+            message_send.delay(message_id)
+
+    transaction.on_commit(publish)
+
+
+class DeliveryError(Exception):
+    """Sending failed in a way worth retrying; the message stays queued."""
+
+
+def _consent_withdrawn(message: OutboundMessage) -> bool:
+    if message.kind != MessageKind.MARKETING:
+        return False
+    customer = message.customer
+    if customer is None:
+        return False
+    return not (
+        customer.email_consent if message.channel == Channel.EMAIL else customer.sms_consent
+    )
+
+
+_connection: Any = None
+_connection_settings: tuple[Any, ...] = ()
+
+
+def _email_connection() -> Any:
+    """One email connection per worker process, reopened when it breaks or the settings change."""
+    global _connection, _connection_settings  # a per-process cache of a network connection
+    current = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
+    if _connection is None or current != _connection_settings:
+        _connection, _connection_settings = get_connection(), current
+    return _connection
+
+
+def _send_email(message: OutboundMessage) -> None:
+    global _connection
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.body_text,
+        to=[message.to],
+        headers={"Message-ID": message.message_id, **message.headers},
+        connection=_email_connection(),
+    )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
+    try:
+        email.send()
+    except Exception:
+        _connection = None  # a broken connection is not reused
+        raise
+
+
+def message_deliver(*, message_id: int) -> OutboundMessage | None:
+    """Send one queued message. Returns it, or None if it no longer exists.
+
+    Sent, suppressed and failed messages are left alone (a failed one is retried only by
+    `message_retry`). A provider error is recorded on the message and raised as
+    DeliveryError so that the caller can retry later.
+    """
+    error: Exception | None = None
+    with transaction.atomic():
+        message = (
+            OutboundMessage.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None or message.state != MessageState.QUEUED:
+            return message
+        message.attempts += 1
+        if _consent_withdrawn(message):
+            message.state = MessageState.SUPPRESSED
+            message.error = f"No {message.channel} consent at send time: marketing not sent."
+        else:
+            try:
+                if message.channel == Channel.EMAIL:
+                    _send_email(message)
+                else:
+                    get_sms_backend().send(
+                        to=message.to, body=message.body_text, message_id=message.message_id
+                    )
+            except Exception as exc:  # the provider's failure, recorded, then retried
+                error = exc
+                message.error = f"{type(exc).__name__}: {exc}"[:2000]
+            else:
+                message.state = MessageState.SENT
+                message.sent_at = timezone.now()
+                message.error = ""
+        message.save(update_fields=["state", "attempts", "error", "sent_at", "updated_at"])
+    if error is not None:
+        raise DeliveryError(message.error) from error
+    return message
+
+
+def message_mark_failed(*, message_id: int, error: str) -> None:
+    """Give up on a message after its last retry; it shows as failed with its error."""
+    OutboundMessage.objects.filter(pk=message_id, state=MessageState.QUEUED).update(
+        state=MessageState.FAILED, error=error[:2000], updated_at=timezone.now()
+    )
+
+
+def message_retry(*, message: OutboundMessage) -> OutboundMessage:
+    """Queue a failed message again (the retry button)."""
+    with transaction.atomic():
+        updated = OutboundMessage.objects.filter(pk=message.pk, state=MessageState.FAILED).update(
+            state=MessageState.QUEUED, updated_at=timezone.now()
+        )
+        if updated:
+            message_enqueue(message_ids=[message.pk])
+    message.refresh_from_db()
+    return message
+
+
+def messages_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> int:
+    """Hand again to the workers the messages still queued long after they were written.
+
+    A process can die between committing a message and publishing its task; this periodic
+    sweep (Celery beat) makes sure no message is silently left behind.
+    """
+    cutoff = timezone.now() - older_than
+    stale = list(
+        OutboundMessage.objects.filter(
+            state=MessageState.QUEUED, updated_at__lt=cutoff
+        ).values_list("pk", flat=True)[:10_000]
+    )
+    if stale:
+        OutboundMessage.objects.filter(pk__in=stale).update(updated_at=timezone.now())
+        with transaction.atomic():
+            message_enqueue(message_ids=stale)
+    return len(stale)
