@@ -85,6 +85,18 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     "interactions.change_purchase": ("Correct purchases", frozenset({ADMIN})),
     "interactions.delete_purchase": ("Delete purchases", frozenset({ADMIN})),
     "customers.view_referral": ("See who referred whom", frozenset(ROLES)),
+    "messaging.view_outboundmessage": ("See the outbox: every message sent", frozenset(ROLES)),
+    "messaging.change_outboundmessage": (
+        "Retry a message that failed",
+        frozenset({ADMIN, SUPPORT, MARKETER}),
+    ),
+    "messaging.view_messagetemplate": ("See message templates", frozenset(ROLES)),
+    "messaging.add_messagetemplate": ("Create message templates", frozenset({ADMIN, MARKETER})),
+    "messaging.change_messagetemplate": ("Edit message templates", frozenset({ADMIN, MARKETER})),
+    "messaging.delete_messagetemplate": ("Delete message templates", frozenset({ADMIN, MARKETER})),
+    # --- surveys: entries below ---
+    # --- automation: entries below ---
+    # --- webhooks: entries below ---
     "auth.view_user": ("See users", frozenset({ADMIN})),
     "auth.add_user": ("Create users", frozenset({ADMIN})),
     "auth.change_user": ("Edit users and their roles", frozenset({ADMIN})),

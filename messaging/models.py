@@ -75,3 +75,25 @@ class OutboundMessage(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.to}: {self.subject or self.body_text[:40]}"
+
+
+class MessageTemplate(TimeStampedModel):
+    """A reusable email or SMS, personalised with `{{ field }}` placeholders.
+
+    See messaging.templating for the fields and the (sandboxed) syntax.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.EMAIL)
+    kind = models.CharField(
+        max_length=16, choices=MessageKind.choices, default=MessageKind.MARKETING
+    )
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

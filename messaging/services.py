@@ -22,9 +22,11 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.exceptions import ApplicationError
 from customers.models import Customer
-from messaging.models import Channel, MessageKind, MessageState, OutboundMessage
+from messaging.models import Channel, MessageKind, MessageState, MessageTemplate, OutboundMessage
 from messaging.sms import get_sms_backend
+from messaging.templating import template_context, template_render
 
 logger = logging.getLogger(__name__)
 
@@ -208,3 +210,26 @@ def messages_requeue_stale(*, older_than: timedelta = timedelta(minutes=10)) -> 
         with transaction.atomic():
             message_enqueue(message_ids=stale)
     return len(stale)
+
+
+def message_send_template(
+    *, template: MessageTemplate, customer: Customer, idempotency_key: str
+) -> tuple[OutboundMessage, bool]:
+    """Personalise `template` for `customer` and queue it (once per `idempotency_key`)."""
+    context = template_context(customer)
+    if template.channel == Channel.EMAIL:
+        to = customer.email
+    else:
+        to = customer.phone
+        if not to:
+            raise ApplicationError("The customer has no phone number for an SMS.", field="phone")
+    return message_queue(
+        channel=template.channel,
+        kind=template.kind,
+        to=to,
+        subject=template_render(template.subject, context),
+        body_text=template_render(template.body_text, context),
+        body_html=template_render(template.body_html, context, html=True),
+        idempotency_key=idempotency_key,
+        customer=customer,
+    )

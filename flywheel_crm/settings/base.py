@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "customers",
     "interactions",
     "messaging",
+    "surveys",
+    "automation",
+    "webhooks",
     "campaigns",
 ]
 

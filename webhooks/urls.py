@@ -1,0 +1,6 @@
+"""Dashboard routes for webhooks."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "webhooks"
+urlpatterns: list = []
