@@ -57,7 +57,8 @@ class OwnerChoiceField(forms.ModelChoiceField):
 
 
 class CustomerForm(forms.Form):
-    """A customer's details as a person types them; `stage` is asked only when creating.
+    """A customer's details as a person types them; `stage` and `referral_code` are asked
+    only when creating.
 
     `cleaned_data` holds exactly the keyword arguments of `customer_create` (minus the
     actor) and the `data` of `customer_update`.
@@ -104,6 +105,13 @@ class CustomerForm(forms.Form):
         label="Referred by",
         help_text="The email of the customer who referred them, or empty.",
     )
+    referral_code = forms.CharField(
+        max_length=32,
+        required=False,
+        label="Referral code",
+        help_text="The code they were given by the customer who referred them, if any.",
+        widget=forms.TextInput(attrs={"autocapitalize": "characters", "autocomplete": "off"}),
+    )
 
     def __init__(self, *args: Any, customer: Customer | None = None, **kwargs: Any) -> None:
         self.customer = customer
@@ -123,8 +131,10 @@ class CustomerForm(forms.Form):
             default = live.filter(slug=settings.FLYWHEEL_DEFAULT_STAGE).first()
             stage.initial = default.slug if default else None
         else:
-            # The stage changes only by a move, on the customer's page.
+            # The stage changes only by a move, on the customer's page; a referral code links
+            # a new customer only.
             del self.fields["stage"]
+            del self.fields["referral_code"]
 
     @staticmethod
     def initial_for(customer: Customer) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 Each view checks the permission of the role matrix (accounts.roles), validates a form, calls
 one service and renders. A service's ApplicationError becomes an error on the field it names.
+
+The customer page is the 360° view: a header with where the customer stands (stage, owner,
+lifetime value, activity, open tasks, referrals, consent) and one timeline of everything about
+them, newest first, with the forms of the daily work (log, task, purchase, move) beside it.
 """
 
 from __future__ import annotations
@@ -13,14 +17,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
@@ -30,13 +34,30 @@ from customers.forms import CustomerForm, CustomerListFilter, MoveStageForm
 from customers.models import Customer
 from customers.selectors import customer_queryset
 from customers.services import customer_create, customer_delete, customer_update
+from customers.timeline import TimelineEntry, customer_timeline
+from interactions.forms import PurchaseForm, QuickLogForm, TaskForm, effect_words
+from interactions.models import Outcome, Task, TaskState
+from interactions.permissions import (
+    can_change_interaction,
+    can_change_task,
+    can_delete_interaction,
+)
+from interactions.selectors import customer_value, task_is_overdue
+from interactions.views import PURCHASE_ID, QUICK_LOG_ID, TASK_ID, money, render_page
 from stages.models import ActorKind
-from stages.selectors import transition_list
 from stages.services import customer_move_stage
 
 PAGE_SIZE = 50
-HISTORY_LIMIT = 100
+TIMELINE_PAGE_SIZE = 25
 REFERRALS_LIMIT = 20
+# The kinds of timeline entry the customer page shows, and the permission to see each. A kind
+# another app registers appears once it has a permission here and a block in the template.
+TIMELINE_KINDS = {
+    "interaction": "interactions.view_interaction",
+    "task": "interactions.view_task",
+    "purchase": "interactions.view_purchase",
+    "transition": "stages.view_stagetransition",
+}
 
 
 @dataclass(frozen=True)
@@ -121,9 +142,9 @@ def _sort_options() -> list[tuple[str, str]]:
     return options
 
 
-def _actor(request: HttpRequest) -> AbstractBaseUser:
+def _actor(request: HttpRequest) -> User:
     """The logged-in user, who is recorded as having made the change."""
-    if not isinstance(request.user, AbstractBaseUser):  # the views all require a login
+    if not isinstance(request.user, User):  # the views all require a login
         raise PermissionDenied
     return request.user
 
@@ -175,25 +196,28 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "headers": _sort_headers(request.GET, column, descending),
             "sort_options": _sort_options(),
         }
-        return render(
+        return render_page(
             request, "customers/customer_list.html", context, status=200 if valid else 400
         )
 
 
 class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """The customer page: where they stand, how they got there, and a form to move them."""
+    """The customer page: where they stand, everything that happened, and the daily forms.
+
+    The page costs the same number of queries however long the customer's history.
+    """
 
     permission_required = "customers.view_customer"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        customer = get_object_or_404(customer_queryset(), pk=pk)
+        customer = get_object_or_404(customer_queryset().select_related("referred_by"), pk=pk)
         return self._render(request, customer, MoveStageForm(customer=customer))
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Move the customer (move_customer only)."""
         if not request.user.has_perm("customers.move_customer"):
             raise PermissionDenied
-        customer = get_object_or_404(customer_queryset(), pk=pk)
+        customer = get_object_or_404(customer_queryset().select_related("referred_by"), pk=pk)
         form = MoveStageForm(request.POST, customer=customer)
         if form.is_valid():
             try:
@@ -214,8 +238,9 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def _render(
         self, request: HttpRequest, customer: Customer, form: MoveStageForm, status: int = 200
     ) -> HttpResponse:
-        history = transition_list(customer_id=customer.pk)
-        referrals = customer.referrals.order_by("-id")
+        user = request.user
+        now = timezone.now()
+        rows, next_cursor, cursor_valid = _timeline(request, customer, now=now)
         context: dict[str, Any] = {
             "customer": customer,
             "time_in_stage": _duration_words(customer.stage_entered_at),
@@ -223,13 +248,111 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False))
                 for key, value in customer.attributes.items()
             ],
-            "transitions": history.reverse()[:HISTORY_LIMIT],
-            "transition_count": history.count(),
-            "referrals": referrals[:REFERRALS_LIMIT],
-            "referral_count": referrals.count(),
+            "timeline": rows,
+            "timeline_next": next_cursor,
+            "timeline_is_first_page": not request.GET.get("before"),
+            "timeline_cursor_valid": cursor_valid,
+            "close_outcomes": Outcome.choices,
             "move_form": form,
+            "back": request.get_full_path(),
         }
-        return render(request, "customers/customer_detail.html", context, status=status)
+        if user.has_perm("interactions.view_purchase"):
+            context["value"] = _customer_value(customer)
+        if user.has_perm("interactions.view_task"):
+            context["tasks"] = Task.objects.filter(
+                customer_id=customer.pk, state=TaskState.OPEN
+            ).aggregate(open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now)))
+        if user.has_perm("customers.view_referral"):
+            referrals = customer.referrals.order_by("-id")
+            context["referrals"] = referrals[:REFERRALS_LIMIT]
+            context["referral_count"] = referrals.count()
+        if user.has_perm("interactions.add_interaction"):
+            context["log_form"] = QuickLogForm(
+                auto_id=QUICK_LOG_ID,
+                allow_follow_up=user.has_perm("interactions.add_task"),
+                autofocus="log" in request.GET,
+            )
+        if user.has_perm("interactions.add_task"):
+            context["task_form"] = TaskForm(auto_id=TASK_ID, initial={"assignee": user.pk})
+        if user.has_perm("interactions.add_purchase"):
+            usual = context.get("value", {}).get("by_currency")
+            initial = {"currency": usual[0]["currency"]} if usual else {}
+            context["purchase_form"] = PurchaseForm(auto_id=PURCHASE_ID, initial=initial)
+        return render_page(request, "customers/customer_detail.html", context, status=status)
+
+
+@dataclass(frozen=True)
+class TimelineRow:
+    """A timeline entry with what the page shows about it and what the user may do to it."""
+
+    entry: TimelineEntry
+    can_change: bool = False  # edit an interaction, close a case; complete or cancel a task
+    can_delete: bool = False
+    overdue: bool = False
+    effect: str = ""  # "force, weight 2"
+    amount: str = ""  # "€1,200.00"
+
+
+def _timeline_row(entry: TimelineEntry, user: Any, now: datetime) -> TimelineRow:
+    record = entry.record
+    if entry.kind == "interaction":
+        return TimelineRow(
+            entry=entry,
+            can_change=can_change_interaction(user, record),
+            can_delete=can_delete_interaction(user, record),
+            effect=effect_words(record.effect, record.weight),
+        )
+    if entry.kind == "task":
+        return TimelineRow(
+            entry=entry,
+            can_change=record.state == TaskState.OPEN and can_change_task(user, record),
+            overdue=task_is_overdue(record, now=now),
+        )
+    if entry.kind == "purchase":
+        return TimelineRow(entry=entry, amount=money(record.amount, record.currency))
+    return TimelineRow(entry=entry)
+
+
+def _timeline(
+    request: HttpRequest, customer: Customer, *, now: datetime
+) -> tuple[list[TimelineRow], str | None, bool]:
+    """One page of the customer's timeline (`?before=` continues it), the next page's cursor,
+    and whether the cursor asked for was valid (a mangled link shows the newest page)."""
+    kinds = [kind for kind, perm in TIMELINE_KINDS.items() if request.user.has_perm(perm)]
+    if not kinds:  # no kinds at all would mean every kind to customer_timeline
+        return [], None, True
+    cursor = request.GET.get("before") or None
+    valid = True
+    try:
+        timeline = customer_timeline(
+            customer_id=customer.pk, cursor=cursor, limit=TIMELINE_PAGE_SIZE, kinds=kinds
+        )
+    except ApplicationError:
+        valid = False
+        timeline = customer_timeline(customer_id=customer.pk, limit=TIMELINE_PAGE_SIZE, kinds=kinds)
+    rows = [
+        _timeline_row(entry, request.user, now)
+        for entry in timeline.entries
+        if entry.record is not None  # deleted between the two queries of the page
+    ]
+    return rows, timeline.next_cursor, valid
+
+
+def _customer_value(customer: Customer) -> dict[str, Any]:
+    """Lifetime value per currency, formatted; currencies are never added together."""
+    value = customer_value(customer_id=customer.pk)
+    return {
+        "purchase_count": value.purchase_count,
+        "by_currency": [
+            {
+                "currency": row.currency,
+                "total": money(row.total, row.currency),
+                "count": row.count,
+                "average": money(row.average, row.currency),
+            }
+            for row in value.by_currency
+        ],
+    }
 
 
 class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -255,7 +378,7 @@ class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return self._render(request, form, status=400)
 
     def _render(self, request: HttpRequest, form: CustomerForm, status: int = 200) -> HttpResponse:
-        return render(
+        return render_page(
             request, "customers/customer_form.html", {"form": form, "customer": None}, status=status
         )
 
@@ -287,7 +410,7 @@ class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def _render(
         self, request: HttpRequest, customer: Customer, form: CustomerForm, status: int = 200
     ) -> HttpResponse:
-        return render(
+        return render_page(
             request,
             "customers/customer_form.html",
             {"form": form, "customer": customer},
@@ -307,7 +430,7 @@ class CustomerDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "transition_count": customer.transitions.count(),
             "referral_count": customer.referrals.count(),
         }
-        return render(request, "customers/customer_confirm_delete.html", context)
+        return render_page(request, "customers/customer_confirm_delete.html", context)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = get_object_or_404(customer_queryset(), pk=pk)

@@ -6,11 +6,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from customers.public_views import ReferralLandingView
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list", permanent=False), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("customers/", include("customers.urls")),
+    path("", include("interactions.urls")),
+    path("", include("surveys.urls")),
+    path("automation/", include("automation.urls")),
+    path("webhooks/", include("webhooks.urls")),
+    path("outbox/", include("messaging.urls")),
+    path("r/<str:code>/", ReferralLandingView.as_view(), name="referral-landing"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("flywheel_crm.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(permission_classes=[]), name="api-schema"),

@@ -486,14 +486,17 @@ def test_customer_page_shows_stage_time_in_stage_referrals_and_history(
     assert f'href="{reverse("customers:detail", args=[referred.pk])}"' in html
 
 
-def test_history_is_newest_first_with_direction_badges(sales_rep, customer_factory, stages) -> None:
+def test_history_is_on_the_timeline_newest_first_with_direction_badges(
+    sales_rep, customer_factory, stages
+) -> None:
     customer = customer_factory()
     customer_move_stage(customer=customer, to_stage=stages["purchase"], actor_kind="api")
     customer_move_stage(customer=customer, to_stage=stages["evaluation"], actor_kind="api")
 
     response = client_for(sales_rep).get(reverse("customers:detail", args=[customer.pk]))
 
-    assert [t.direction for t in response.context["transitions"]] == [
+    moves = [row.entry.record for row in response.context["timeline"]]
+    assert [t.direction for t in moves] == [
         Direction.BACKWARD,
         Direction.SKIP,
         Direction.ENTRY,
