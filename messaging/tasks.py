@@ -42,6 +42,20 @@ def message_send(self: Task, message_id: int) -> None:
         ) from error
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def message_send_chunk(message_ids: list[int]) -> None:
+    """Send a chunk of a bulk send; a message that fails goes on to its own retried task.
+
+    If the worker dies mid-chunk, the chunk is delivered again and the messages already
+    sent are skipped (their state is `sent`).
+    """
+    for message_id in message_ids:
+        try:
+            message_deliver(message_id=message_id)
+        except DeliveryError:
+            message_send.apply_async((message_id,), countdown=backoff_with_jitter(0), retries=1)
+
+
 @shared_task(acks_late=True)
 def messages_sweep() -> int:
     """Periodic: re-publish messages left queued (see messages_requeue_stale)."""

@@ -16,7 +16,8 @@ EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 SMS_BACKEND = env("SMS_BACKEND", default="messaging.sms.LocmemSMSBackend")
 # Tests use their own Redis database so that they never touch a running app's queue or cache.
 REDIS_URL = env("TEST_REDIS_URL", default="redis://127.0.0.1:6379/15")
-CACHES["default"]["LOCATION"] = REDIS_URL  # noqa: F405
+CACHES["default"]["LOCATION"] = env("TEST_CACHE_URL", default="redis://127.0.0.1:6379/14")  # noqa: F405
+CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex[:8]}"  # noqa: F405
 CELERY_BROKER_URL = REDIS_URL
 # Each test run publishes to its own queue, and the workers it starts consume only that one,
 # so that runs side by side never take each other's tasks.

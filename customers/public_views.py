@@ -1,0 +1,99 @@
+"""Public pages that need no login: the referral landing page behind every referral link.
+
+`/r/<code>/` tells a visitor who invited them and lets them leave their details; the new
+customer is linked to the referrer through `customer_create(referral_code=...)`. A honeypot
+field and a per-address rate limit keep bots out; an email that is already known gets the
+same thank-you page, so the form does not reveal who is a customer.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views import View
+
+from common.exceptions import ApplicationError
+from customers.models import Customer
+from customers.services import customer_create
+from stages.models import ActorKind
+
+RATE_LIMIT = 10  # submissions per address per hour
+RATE_WINDOW_SECONDS = 60 * 60
+
+
+class ReferralSignupForm(forms.Form):
+    first_name = forms.CharField(max_length=150, label="First name")
+    last_name = forms.CharField(max_length=150, required=False, label="Last name")
+    email = forms.EmailField(max_length=254, label="Email")
+    company = forms.CharField(max_length=200, required=False, label="Company")
+    email_consent = forms.BooleanField(
+        required=False, label="Send me news and offers by email (you can unsubscribe any time)"
+    )
+    # Hidden from people by CSS and aria-hidden; bots fill it in.
+    website = forms.CharField(required=False, label="Leave this empty")
+
+
+def _client_address(request: HttpRequest) -> str:
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
+def _over_rate_limit(request: HttpRequest) -> bool:
+    key = f"referral-signup:{_client_address(request)}"
+    cache.add(key, 0, RATE_WINDOW_SECONDS)
+    try:
+        return cache.incr(key) > RATE_LIMIT
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, RATE_WINDOW_SECONDS)
+        return False
+
+
+class ReferralLandingView(View):
+    """`/r/<code>/`: who invited you, and a short form."""
+
+    def _referrer(self, code: str) -> Customer | None:
+        return Customer.objects.filter(referral_code=code.strip().upper()).first()
+
+    def get(self, request: HttpRequest, code: str) -> HttpResponse:
+        referrer = self._referrer(code)
+        if referrer is None:
+            return render(request, "customers/referral_unknown.html", status=404)
+        return render(
+            request,
+            "customers/referral_landing.html",
+            {"referrer": referrer, "form": ReferralSignupForm(), "code": code},
+        )
+
+    def post(self, request: HttpRequest, code: str) -> HttpResponse:
+        referrer = self._referrer(code)
+        if referrer is None:
+            return render(request, "customers/referral_unknown.html", status=404)
+        form = ReferralSignupForm(request.POST)
+        context = {"referrer": referrer, "form": form, "code": code}
+        if _over_rate_limit(request):
+            form.add_error(None, "Too many sign-ups from your network; please try again later.")
+            return render(request, "customers/referral_landing.html", context, status=429)
+        if not form.is_valid():
+            return render(request, "customers/referral_landing.html", context, status=400)
+        if form.cleaned_data["website"]:
+            # A bot: it is thanked like anyone else and nothing is stored.
+            return render(request, "customers/referral_thanks.html", context)
+        data = form.cleaned_data
+        try:
+            customer_create(
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                company=data["company"],
+                email_consent=data["email_consent"],
+                source="referral",
+                referral_code=referrer.referral_code,
+                actor_kind=ActorKind.SYSTEM,
+                entry_reason=f"Signed up through the referral link of customer {referrer.pk}",
+            )
+        except ApplicationError as error:
+            if error.field != "email" or "already exists" not in error.message:
+                form.add_error(error.field if error.field in form.fields else None, error.message)
+                return render(request, "customers/referral_landing.html", context, status=400)
+        return render(request, "customers/referral_thanks.html", context)

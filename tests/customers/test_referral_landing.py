@@ -1,0 +1,98 @@
+"""The public referral page: a referral link turns a visitor into a referred customer."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from customers.models import Customer, Referral
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit():
+    # Never cache.clear(): it would flush a Redis database other runs may share.
+    cache.delete("referral-signup:127.0.0.1")
+
+
+def _url(code: str) -> str:
+    return reverse("referral-landing", args=[code])
+
+
+def _form(**overrides):
+    return {"first_name": "Lan", "email": "lan@example.com", "website": "", **overrides}
+
+
+def test_the_page_names_the_referrer_without_login(client, customer_factory):
+    referrer = customer_factory(first_name="Minh")
+
+    page = client.get(_url(referrer.referral_code))
+
+    assert page.status_code == 200
+    assert b"Minh invited you" in page.content
+
+
+def test_signing_up_creates_a_referred_customer(client, customer_factory):
+    referrer = customer_factory(stage="advocacy")
+
+    response = client.post(_url(referrer.referral_code.lower()), _form(email_consent="on"))
+
+    assert response.status_code == 200
+    assert b"Thank you" in response.content
+    new = Customer.objects.get(email="lan@example.com")
+    assert new.referred_by == referrer
+    assert new.source == "referral"
+    assert new.email_consent is True
+    assert Referral.objects.get(referred=new).referrer_phase == "delight"
+    assert "referral link" in new.transitions.get().reason
+
+
+def test_an_unknown_code_is_a_clear_404(client):
+    response = client.get(_url("NOSUCHCODE"))
+
+    assert response.status_code == 404
+    assert b"not valid" in response.content
+
+
+def test_bad_input_keeps_what_was_typed(client, customer_factory):
+    referrer = customer_factory()
+
+    response = client.post(_url(referrer.referral_code), _form(email="not-an-email"))
+
+    assert response.status_code == 400
+    assert b'value="Lan"' in response.content
+    assert not Customer.objects.filter(first_name="Lan").exists()
+
+
+def test_a_known_email_gets_the_same_thanks_and_changes_nothing(client, customer_factory):
+    referrer = customer_factory()
+    existing = customer_factory(email="lan@example.com")
+
+    response = client.post(_url(referrer.referral_code), _form(email="LAN@example.com"))
+
+    assert response.status_code == 200
+    assert b"Thank you" in response.content
+    existing.refresh_from_db()
+    assert existing.referred_by is None
+
+
+def test_the_honeypot_stores_nothing(client, customer_factory):
+    referrer = customer_factory()
+
+    response = client.post(_url(referrer.referral_code), _form(website="http://spam.example"))
+
+    assert response.status_code == 200
+    assert not Customer.objects.filter(email="lan@example.com").exists()
+
+
+def test_too_many_sign_ups_from_one_address_are_refused(client, customer_factory):
+    referrer = customer_factory()
+    for number in range(10):
+        client.post(_url(referrer.referral_code), _form(email=f"p{number}@example.com"))
+
+    response = client.post(_url(referrer.referral_code), _form(email="one-more@example.com"))
+
+    assert response.status_code == 429
+    assert not Customer.objects.filter(email="one-more@example.com").exists()
