@@ -70,6 +70,10 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         "Edit and delete interactions others logged",
         frozenset({ADMIN}),
     ),
+    "interactions.close_any_case": (
+        "Close any support case, whoever logged it",
+        frozenset({ADMIN, SUPPORT}),
+    ),
     "interactions.view_task": ("See follow-up tasks", frozenset(ROLES)),
     "interactions.add_task": ("Create follow-up tasks", frozenset(ROLES)),
     "interactions.change_task": (

@@ -15,21 +15,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
 from common.exceptions import ApplicationError
+from common.views import form_add_service_error, request_actor
 from customers.forms import CustomerForm, CustomerListFilter, MoveStageForm
 from customers.models import Customer
 from customers.selectors import customer_queryset
@@ -43,7 +42,7 @@ from interactions.permissions import (
     can_delete_interaction,
 )
 from interactions.selectors import customer_value, task_is_overdue
-from interactions.views import PURCHASE_ID, QUICK_LOG_ID, TASK_ID, money, render_page
+from interactions.views import PURCHASE_ID, QUICK_LOG_ID, TASK_ID, money
 from stages.models import ActorKind
 from stages.services import customer_move_stage
 
@@ -142,18 +141,6 @@ def _sort_options() -> list[tuple[str, str]]:
     return options
 
 
-def _actor(request: HttpRequest) -> User:
-    """The logged-in user, who is recorded as having made the change."""
-    if not isinstance(request.user, User):  # the views all require a login
-        raise PermissionDenied
-    return request.user
-
-
-def _add_service_error(form: forms.Form, error: ApplicationError) -> None:
-    """Show a service's refusal on the field it names, or above the form."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
-
-
 def _duration_words(since: datetime) -> str:
     """How long ago `since` was, in the one unit people would say: "12 days", "3 months"."""
     seconds = (timezone.now() - since).total_seconds()
@@ -196,7 +183,7 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "headers": _sort_headers(request.GET, column, descending),
             "sort_options": _sort_options(),
         }
-        return render_page(
+        return render(
             request, "customers/customer_list.html", context, status=200 if valid else 400
         )
 
@@ -226,10 +213,10 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
                     to_stage=form.cleaned_data["to_stage"],
                     reason=form.cleaned_data["reason"],
                     actor_kind=ActorKind.USER,
-                    actor_user=_actor(request),
+                    actor_user=request_actor(request),
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, f"Moved to {form.cleaned_data['to_stage'].name}.")
                 return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
@@ -278,7 +265,7 @@ class CustomerDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
             usual = context.get("value", {}).get("by_currency")
             initial = {"currency": usual[0]["currency"]} if usual else {}
             context["purchase_form"] = PurchaseForm(auto_id=PURCHASE_ID, initial=initial)
-        return render_page(request, "customers/customer_detail.html", context, status=status)
+        return render(request, "customers/customer_detail.html", context, status=status)
 
 
 @dataclass(frozen=True)
@@ -368,17 +355,19 @@ class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if form.is_valid():
             try:
                 customer = customer_create(
-                    actor_kind=ActorKind.USER, actor_user=_actor(request), **form.cleaned_data
+                    actor_kind=ActorKind.USER,
+                    actor_user=request_actor(request),
+                    **form.cleaned_data,
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, f"Created {customer}.")
                 return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
         return self._render(request, form, status=400)
 
     def _render(self, request: HttpRequest, form: CustomerForm, status: int = 200) -> HttpResponse:
-        return render_page(
+        return render(
             request, "customers/customer_form.html", {"form": form, "customer": None}, status=status
         )
 
@@ -398,10 +387,12 @@ class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if form.is_valid():
             try:
                 customer_update(
-                    customer=customer, data=dict(form.cleaned_data), actor_user=_actor(request)
+                    customer=customer,
+                    data=dict(form.cleaned_data),
+                    actor_user=request_actor(request),
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, f"Saved {customer}.")
                 return HttpResponseRedirect(reverse("customers:detail", args=[customer.pk]))
@@ -410,7 +401,7 @@ class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def _render(
         self, request: HttpRequest, customer: Customer, form: CustomerForm, status: int = 200
     ) -> HttpResponse:
-        return render_page(
+        return render(
             request,
             "customers/customer_form.html",
             {"form": form, "customer": customer},
@@ -430,7 +421,7 @@ class CustomerDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "transition_count": customer.transitions.count(),
             "referral_count": customer.referrals.count(),
         }
-        return render_page(request, "customers/customer_confirm_delete.html", context)
+        return render(request, "customers/customer_confirm_delete.html", context)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         customer = get_object_or_404(customer_queryset(), pk=pk)

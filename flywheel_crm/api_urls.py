@@ -5,15 +5,19 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import parsers, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 
+from automation.api import urls as automation_api_urls
 from common.api.parsers import JSONParser
 from common.api.schema import error_responses
-from customers.api.views import CustomerDetailApi, CustomerListCreateApi
+from customers.api.views import CustomerDetailApi, CustomerListCreateApi, CustomerTimelineApi
+from interactions.api import urls as interaction_urls
 from stages.api.views import (
     CustomerTransitionListCreateApi,
     StageDetailApi,
     StageListCreateApi,
     StageReorderApi,
 )
+from surveys.api import urls as survey_api_urls
+from webhooks.api import urls as webhook_api_urls
 
 
 class TokenObtainApi(ObtainAuthToken):
@@ -52,7 +56,13 @@ urlpatterns = [
         CustomerTransitionListCreateApi.as_view(),
         name="customer-transitions",
     ),
+    path("customers/<int:pk>/timeline/", CustomerTimelineApi.as_view(), name="customer-timeline"),
     path("stages/", StageListCreateApi.as_view(), name="stage-list"),
     path("stages/reorder/", StageReorderApi.as_view(), name="stage-reorder"),
     path("stages/<slug:slug>/", StageDetailApi.as_view(), name="stage-detail"),
+    # Spliced rather than include()d: every route stays a plain pattern of this module.
+    *interaction_urls.urlpatterns,
+    *survey_api_urls.urlpatterns,
+    *automation_api_urls.urlpatterns,
+    *webhook_api_urls.urlpatterns,
 ]

@@ -23,7 +23,7 @@ from interactions.models import Interaction, InteractionKind, Purchase, Task, Ta
 from interactions.services import (
     CLOCK_SKEW,
     INTERACTION_EDITABLE,
-    _effect_and_weight,
+    effect_resolve,
     interaction_log,
     interaction_update,
     purchase_record,
@@ -110,7 +110,7 @@ class InteractionAdminForm(forms.ModelForm):
                 if not rederive and "effect" not in changed:
                     weight = stored.weight
         try:
-            _effect_and_weight(kind=kind, outcome=outcome, effect=effect, weight=weight)
+            effect_resolve(kind=kind, outcome=outcome, effect=effect, weight=weight)
         except ApplicationError as error:
             raise _as_validation_error(error) from error
         return data

@@ -116,6 +116,7 @@ class Interaction(TimeStampedModel):
         ]
         permissions = [
             ("change_any_interaction", "Can edit and delete interactions others logged"),
+            ("close_any_case", "Can close any support case, whoever logged it"),
         ]
 
     def __str__(self) -> str:

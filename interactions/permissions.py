@@ -1,7 +1,8 @@
 """Row-level rules on top of the role matrix: people change what is theirs.
 
 A user with `change_interaction` edits and deletes the interactions they logged; with
-`change_any_interaction` (Admin) anyone's. Tasks: the assignee or the creator, or anyone
+`change_any_interaction` (Admin) anyone's; with `close_any_case` (Support, Admin) close any
+support case. Tasks: the assignee or the creator, or anyone
 with `change_any_task`.
 """
 
@@ -34,3 +35,10 @@ def can_change_task(user: Any, task: Task) -> bool:
     return user.pk in (task.assignee_id, task.created_by_id) or user.has_perm(
         "interactions.change_any_task"
     )
+
+
+def can_close_case(user: Any, interaction: Interaction) -> bool:
+    """Support closes any case (one logged by a colleague or an integration); others, their own."""
+    if user.has_perm("interactions.close_any_case"):
+        return True
+    return can_change_interaction(user, interaction)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from interactions.models import Interaction, Purchase, Task, TaskState
@@ -109,3 +109,26 @@ def overdue_tasks_by_stage(*, now: datetime | None = None) -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     return {row["customer__stage__slug"]: row["n"] for row in rows}
+
+
+def overdue_count_for_user(*, user: User, now: datetime | None = None) -> int:
+    """How many of the user's open tasks are past due (the navigation's badge)."""
+    return Task.objects.filter(
+        assignee=user, state=TaskState.OPEN, due_at__lt=now or timezone.now()
+    ).count()
+
+
+@dataclass(frozen=True)
+class CustomerTaskCounts:
+    open: int
+    overdue: int
+
+
+def task_counts_for_customer(
+    *, customer_id: int, now: datetime | None = None
+) -> CustomerTaskCounts:
+    """Open and overdue follow-ups owed to one customer (the customer page's header)."""
+    counts = Task.objects.filter(customer_id=customer_id, state=TaskState.OPEN).aggregate(
+        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now or timezone.now()))
+    )
+    return CustomerTaskCounts(open=counts["open"], overdue=counts["overdue"])

@@ -33,7 +33,7 @@ from interactions.models import (
     Task,
     TaskState,
 )
-from stages.models import ActorKind, Phase, Stage
+from stages.models import ActorKind, Phase, Stage, StageTransition
 from stages.services import customer_move_stage
 
 if TYPE_CHECKING:
@@ -54,9 +54,13 @@ def _not_in_future(when: datetime, *, field: str) -> None:
         raise ApplicationError("This cannot be dated in the future.", field=field)
 
 
-def _effect_and_weight(
+def effect_resolve(
     *, kind: str, outcome: str, effect: str | None, weight: int | None
 ) -> tuple[str, int]:
+    """The (effect, weight) to store: the defaults for kind and outcome, or the override.
+
+    Raises ApplicationError(field="weight") for a weight that does not fit the effect.
+    """
     default, default_weight = default_effect(kind=kind, outcome=outcome)
     effect = effect or default
     if weight is None:
@@ -85,14 +89,20 @@ def interaction_log(
     outcome: str = Outcome.NEUTRAL,
     effect: str | None = None,
     weight: int | None = None,
+    follow_up_at: datetime | None = None,
+    follow_up_title: str = "",
 ) -> Interaction:
     """Record a contact with `customer`; its effect defaults from kind and outcome.
 
-    A support case opens when logged. The customer's last activity moves forward.
+    A support case opens when logged. The customer's last activity moves forward. With
+    `follow_up_at`, a follow-up task for the person who logged it is created in the same
+    transaction: both or neither.
     """
+    if follow_up_at is not None and follow_up_at < timezone.now() - CLOCK_SKEW:
+        raise ApplicationError("A follow-up cannot be due in the past.", field="follow_up_at")
     occurred_at = occurred_at or timezone.now()
     _not_in_future(occurred_at, field="occurred_at")
-    effect, weight = _effect_and_weight(kind=kind, outcome=outcome, effect=effect, weight=weight)
+    effect, weight = effect_resolve(kind=kind, outcome=outcome, effect=effect, weight=weight)
     with transaction.atomic():
         interaction = Interaction.objects.create(
             customer=customer,
@@ -109,6 +119,14 @@ def interaction_log(
             case_state=CaseState.OPEN if kind == InteractionKind.SUPPORT_CASE else "",
         )
         customer_activity_touch(customer_id=customer.pk, at=occurred_at)
+        if follow_up_at is not None:
+            task_create(
+                customer=customer,
+                title=follow_up_title or f"Follow up: {summary}"[:200],
+                due_at=follow_up_at,
+                assignee=logged_by,
+                created_by=logged_by,
+            )
         event_emit(
             EVENT_INTERACTION_LOGGED,
             {
@@ -160,13 +178,15 @@ def interaction_update(*, interaction: Interaction, data: dict[str, Any]) -> Int
     weight = data.get("weight")
     if weight is None and not rederive and "effect" not in data:
         weight = interaction.weight
-    data["effect"], data["weight"] = _effect_and_weight(
+    data["effect"], data["weight"] = effect_resolve(
         kind=kind, outcome=outcome, effect=effect, weight=weight
     )
-    for field, value in data.items():
-        setattr(interaction, field, value)
     with transaction.atomic():
-        interaction.save()
+        # Lock and save only what changed: a concurrent close must not be undone.
+        Interaction.objects.select_for_update().filter(pk=interaction.pk).first()
+        for field, value in data.items():
+            setattr(interaction, field, value)
+        interaction.save(update_fields=[*data, "updated_at"])
         customer_activity_touch(customer_id=interaction.customer_id, at=interaction.occurred_at)
     return interaction
 
@@ -203,9 +223,15 @@ def support_case_close(
         case.closed_at = closed_at or timezone.now()
         update = ["case_state", "closed_at", "updated_at"]
         if outcome is not None and outcome != case.outcome:
+            # The effect follows the new outcome unless someone had overridden it.
+            overridden = (case.effect, case.weight) != default_effect(
+                kind=case.kind, outcome=case.outcome
+            )
             case.outcome = outcome
-            case.effect, case.weight = default_effect(kind=case.kind, outcome=outcome)
-            update += ["outcome", "effect", "weight"]
+            update.append("outcome")
+            if not overridden:
+                case.effect, case.weight = default_effect(kind=case.kind, outcome=outcome)
+                update += ["effect", "weight"]
         case.save(update_fields=update)
         customer_activity_touch(customer_id=case.customer_id, at=case.closed_at)
         event_emit(
@@ -255,14 +281,16 @@ def task_update(*, task: Task, data: dict[str, Any]) -> Task:
     unknown = set(data) - {"title", "notes", "due_at", "assignee"}
     if unknown:
         raise TypeError(f"task_update() got unexpected fields: {sorted(unknown)}")
-    if task.state != TaskState.OPEN:
-        raise ApplicationError(
-            f"This task is {task.state}; it can no longer change.", field="state"
-        )
-    for field, value in data.items():
-        setattr(task, field, value)
-    task.save()
-    return task
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.state != TaskState.OPEN:
+            raise ApplicationError(
+                f"This task is {locked.state}; it can no longer change.", field="state"
+            )
+        for field, value in data.items():
+            setattr(locked, field, value)
+        locked.save(update_fields=[*data, "updated_at"])
+    return locked
 
 
 def _task_finish(*, task: Task, state: str) -> Task:
@@ -315,7 +343,7 @@ def purchase_record(
     (settings FLYWHEEL_MOVE_ON_FIRST_PURCHASE and FLYWHEEL_MOVE_ON_REPEAT_PURCHASE).
     An import that replays the stage history itself passes `move_stage=False`.
     """
-    currency = currency.upper()
+    currency = currency.strip().upper()
     if currency not in ISO_4217:
         raise ApplicationError(f"Unknown currency '{currency}' (ISO 4217).", field="currency")
     if amount <= 0:
@@ -402,11 +430,52 @@ def _purchase_move_customer(
     else:
         return
     if wanted:
+        # A backdated purchase moves the customer at the purchase's time, unless the history
+        # already holds a later move (then the move is recorded now).
+        latest = (
+            StageTransition.objects.filter(customer_id=customer.pk)
+            .order_by("-occurred_at")
+            .values_list("occurred_at", flat=True)
+            .first()
+        )
+        when = purchase.occurred_at if latest is None or purchase.occurred_at >= latest else None
         customer_move_stage(
             customer=customer,
             to_stage=target,
             actor_kind=actor_kind,
             actor_user=actor_user,
             reason=reason,
-            occurred_at=None,
+            occurred_at=when,
         )
+
+
+PURCHASE_EDITABLE = ("amount", "currency", "occurred_at", "description")
+
+
+def purchase_update(*, purchase: Purchase, data: dict[str, Any]) -> Purchase:
+    """Correct a recorded purchase (a typo in the amount, the wrong currency or date).
+
+    It does not move the customer again: stage moves follow the first recording only.
+    """
+    unknown = set(data) - set(PURCHASE_EDITABLE)
+    if unknown:
+        raise TypeError(f"purchase_update() got unexpected fields: {sorted(unknown)}")
+    if "currency" in data:
+        data["currency"] = data["currency"].upper()
+        if data["currency"] not in ISO_4217:
+            raise ApplicationError(
+                f"Unknown currency '{data['currency']}' (ISO 4217).", field="currency"
+            )
+    if "amount" in data and data["amount"] <= 0:
+        raise ApplicationError("The amount must be greater than zero.", field="amount")
+    if "occurred_at" in data:
+        _not_in_future(data["occurred_at"], field="occurred_at")
+    for field, value in data.items():
+        setattr(purchase, field, value)
+    purchase.save()
+    return purchase
+
+
+def purchase_delete(*, purchase: Purchase) -> None:
+    """Delete a purchase recorded by mistake; the stage history it caused stays."""
+    purchase.delete()

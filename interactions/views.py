@@ -12,20 +12,17 @@ from collections import Counter
 from decimal import Decimal
 from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 
 from common.exceptions import ApplicationError
+from common.views import form_add_service_error, request_actor, safe_next
 from customers.models import Customer
 from customers.selectors import customer_queryset
 from interactions.effects import effect_table
@@ -37,10 +34,11 @@ from interactions.forms import (
     TaskForm,
     effect_words,
 )
-from interactions.models import Interaction, InteractionKind, Outcome, Task, TaskState
+from interactions.models import Interaction, InteractionKind, Outcome, Task
 from interactions.permissions import (
     can_change_interaction,
     can_change_task,
+    can_close_case,
     can_delete_interaction,
 )
 from interactions.selectors import (
@@ -78,46 +76,6 @@ def money(amount: Decimal, currency: str) -> str:
     """An amount as people read it: "€1,200.00", "1,200.00 CHF"."""
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{amount:,.2f}" if symbol else f"{amount:,.2f} {currency}"
-
-
-def overdue_task_count(request: HttpRequest) -> dict[str, Any]:
-    """The navigation's "My tasks (N overdue)"; usable as a template context processor."""
-    user = request.user
-    if not user.is_authenticated or not user.has_perm("interactions.view_task"):
-        return {}
-    count = Task.objects.filter(
-        assignee_id=user.pk, state=TaskState.OPEN, due_at__lt=timezone.now()
-    ).count()
-    return {"overdue_task_count": count}
-
-
-def render_page(
-    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
-) -> HttpResponse:
-    """Render a dashboard page with what the navigation shows."""
-    return render(request, template, {**overdue_task_count(request), **context}, status=status)
-
-
-def safe_next(request: HttpRequest, fallback: str) -> str:
-    """Where to go back to: the `next` the page sent, if it stays on this site; else fallback."""
-    candidate = request.POST.get("next") or request.GET.get("next") or ""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return fallback
-
-
-def _actor(request: HttpRequest) -> User:
-    """The logged-in user, who is recorded as having made the change."""
-    if not isinstance(request.user, User):  # the views all require a login
-        raise PermissionDenied
-    return request.user
-
-
-def _add_service_error(form: forms.Form, error: ApplicationError) -> None:
-    """Show a service's refusal on the field it names, or above the form."""
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 def effect_rules() -> list[dict[str, Any]]:
@@ -177,28 +135,20 @@ class QuickLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
             allow_follow_up=request.user.has_perm("interactions.add_task"),
         )
         if form.is_valid():
-            actor = _actor(request)
+            actor = request_actor(request)
             due = form.cleaned_data.get("follow_up_at")
             try:
-                # The interaction and its follow-up are one thing to the rep: both or neither.
-                with transaction.atomic():
-                    interaction = interaction_log(
-                        customer=customer,
-                        kind=form.cleaned_data["kind"],
-                        outcome=form.cleaned_data["outcome"],
-                        summary=form.cleaned_data["summary"],
-                        logged_by=actor,
-                    )
-                    if due is not None:
-                        task_create(
-                            customer=customer,
-                            title=form.follow_up_title(),
-                            due_at=due,
-                            assignee=actor,
-                            created_by=actor,
-                        )
+                interaction = interaction_log(
+                    customer=customer,
+                    kind=form.cleaned_data["kind"],
+                    outcome=form.cleaned_data["outcome"],
+                    summary=form.cleaned_data["summary"],
+                    logged_by=actor,
+                    follow_up_at=due,
+                    follow_up_title=form.follow_up_title() if due is not None else "",
+                )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 what = f"Logged the {interaction.get_kind_display().lower()} with {customer}"
                 if due is not None:
@@ -216,7 +166,7 @@ class QuickLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "form": form,
             "next": safe_next(request, _customer_url(customer.pk)),
         }
-        return render_page(request, "interactions/quick_log.html", context, status=status)
+        return render(request, "interactions/quick_log.html", context, status=status)
 
 
 class InteractionCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -237,10 +187,10 @@ class InteractionCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if form.is_valid():
             try:
                 interaction = interaction_log(
-                    customer=customer, logged_by=_actor(request), **form.service_data()
+                    customer=customer, logged_by=request_actor(request), **form.service_data()
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(
                     request,
@@ -260,7 +210,7 @@ class InteractionCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "effect_rules": effect_rules(),
             "next": safe_next(request, _customer_url(customer.pk)),
         }
-        return render_page(request, "interactions/interaction_form.html", context, status=status)
+        return render(request, "interactions/interaction_form.html", context, status=status)
 
 
 class InteractionUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -285,7 +235,7 @@ class InteractionUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             try:
                 interaction_update(interaction=interaction, data=form.service_data())
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 messages.success(request, "Saved the interaction.")
                 return HttpResponseRedirect(
@@ -307,7 +257,7 @@ class InteractionUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "effect_rules": effect_rules(),
             "next": safe_next(request, _customer_url(interaction.customer_id)),
         }
-        return render_page(request, "interactions/interaction_form.html", context, status=status)
+        return render(request, "interactions/interaction_form.html", context, status=status)
 
 
 class InteractionDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -323,7 +273,7 @@ class InteractionDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         interaction = self._get(request, pk)
-        return render_page(
+        return render(
             request,
             "interactions/interaction_confirm_delete.html",
             {"interaction": interaction, "customer": interaction.customer},
@@ -344,7 +294,7 @@ class SupportCaseCloseView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         interaction = get_object_or_404(interaction_queryset(), pk=pk)
-        if not can_change_interaction(request.user, interaction):
+        if not can_close_case(request.user, interaction):
             raise PermissionDenied
         back = safe_next(request, _customer_url(interaction.customer_id))
         form = CloseCaseForm(request.POST)
@@ -354,7 +304,7 @@ class SupportCaseCloseView(LoginRequiredMixin, PermissionRequiredMixin, View):
         try:
             case = support_case_close(
                 interaction=interaction,
-                closed_by=_actor(request),
+                closed_by=request_actor(request),
                 outcome=form.cleaned_data["outcome"] or None,
             )
         except ApplicationError as error:
@@ -376,7 +326,7 @@ class MyTasksView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         now = timezone.now()
-        buckets = task_buckets_for_user(user=_actor(request), now=now)
+        buckets = task_buckets_for_user(user=request_actor(request), now=now)
         sections = [
             ("overdue", "Overdue", buckets.overdue, "Nothing overdue. Well done."),
             ("today", "Due today", buckets.today, "Nothing else due today."),
@@ -421,10 +371,10 @@ class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if form.is_valid():
             try:
                 task = task_create(
-                    customer=customer, created_by=_actor(request), **form.cleaned_data
+                    customer=customer, created_by=request_actor(request), **form.cleaned_data
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 local = timezone.localtime(task.due_at)
                 messages.success(request, f"Added the task “{task}”, due {local:%Y-%m-%d %H:%M}.")
@@ -439,7 +389,7 @@ class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "form": form,
             "next": safe_next(request, _customer_url(customer.pk)),
         }
-        return render_page(request, "interactions/task_form.html", context, status=status)
+        return render(request, "interactions/task_form.html", context, status=status)
 
 
 class _TaskFinishView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -497,10 +447,10 @@ class PurchaseCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             stage_before = customer.stage_id
             try:
                 purchase, _ = purchase_record(
-                    customer=customer, recorded_by=_actor(request), **form.service_data()
+                    customer=customer, recorded_by=request_actor(request), **form.service_data()
                 )
             except ApplicationError as error:
-                _add_service_error(form, error)
+                form_add_service_error(form, error)
             else:
                 what = f"Recorded a purchase of {money(purchase.amount, purchase.currency)}"
                 stage_id, stage_name = Customer.objects.values_list("stage_id", "stage__name").get(
@@ -520,4 +470,4 @@ class PurchaseCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "form": form,
             "next": safe_next(request, _customer_url(customer.pk)),
         }
-        return render_page(request, "interactions/purchase_form.html", context, status=status)
+        return render(request, "interactions/purchase_form.html", context, status=status)

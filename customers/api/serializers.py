@@ -5,10 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.validators import validate_no_nul
 from customers.models import MAX_TAG_LENGTH, MAX_TAGS, Customer
+from customers.timeline import TimelineEntry
+from interactions.selectors import CurrencyValue, customer_value
 from stages.models import Stage
 
 User = get_user_model()
@@ -28,8 +32,14 @@ class StageSlugField(serializers.SlugRelatedField):
 
 
 class CustomerOutputSerializer(serializers.ModelSerializer):
+    """A customer as lists show it; `referral_count` comes from an annotation of the view's
+    queryset (the customers whose `referred_by` is this one)."""
+
     stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     phase = serializers.CharField(source="stage.phase", read_only=True)
+    referral_count = serializers.IntegerField(
+        read_only=True, help_text="How many customers this one referred."
+    )
 
     class Meta:
         model = Customer
@@ -57,11 +67,42 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
             "phase",
             "stage_entered_at",
             "referred_by",
+            "referral_code",
+            "referral_count",
             "last_activity_at",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class CurrencyValueOutputSerializer(serializers.Serializer):
+    currency = serializers.CharField()
+    total = serializers.DecimalField(max_digits=20, decimal_places=2)
+    count = serializers.IntegerField()
+    average = serializers.DecimalField(max_digits=20, decimal_places=2)
+
+
+class CustomerDetailOutputSerializer(CustomerOutputSerializer):
+    """One customer in full: also lifetime value per currency and open follow-ups
+    (`open_tasks` comes from an annotation of the view's queryset)."""
+
+    lifetime_value = serializers.SerializerMethodField(
+        help_text="Purchases per currency, largest total first; currencies are never added "
+        "together (docs/metrics.md, 'Lifetime value')."
+    )
+    open_tasks = serializers.IntegerField(
+        read_only=True, help_text="Follow-up tasks still open for this customer."
+    )
+
+    class Meta(CustomerOutputSerializer.Meta):
+        fields = [*CustomerOutputSerializer.Meta.fields, "lifetime_value", "open_tasks"]
+        read_only_fields = fields
+
+    @extend_schema_field(CurrencyValueOutputSerializer(many=True))
+    def get_lifetime_value(self, customer: Customer) -> Any:
+        values: list[CurrencyValue] = customer_value(customer_id=customer.pk).by_currency
+        return CurrencyValueOutputSerializer(values, many=True).data
 
 
 class CustomerInputSerializer(serializers.Serializer):
@@ -105,3 +146,44 @@ class CustomerInputSerializer(serializers.Serializer):
         if not isinstance(value, dict):
             raise serializers.ValidationError("Attributes must be a JSON object.")
         return value
+
+
+class CustomerCreateInputSerializer(CustomerInputSerializer):
+    """A new customer; `referral_code` (the referrer's code) links them to who brought them."""
+
+    referral_code = serializers.CharField(
+        max_length=50,
+        required=False,
+        allow_blank=True,
+        help_text="The referring customer's code (case and spaces ignored); sets referred_by.",
+    )
+
+
+# --- timeline ------------------------------------------------------------------------------
+
+
+class TimelineQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(required=False, max_length=500)
+    kinds = serializers.CharField(required=False, max_length=500)
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=500, default=50)
+
+
+class TimelineEntryOutputSerializer(serializers.Serializer):
+    """One record on the timeline. `data` is the record as its own endpoint shows it; the
+    serializer per kind comes in the context (`data_serializers`)."""
+
+    kind = serializers.CharField(help_text="transition, interaction, purchase or task.")
+    at = serializers.DateTimeField(help_text="When it happened (tasks: when they were created).")
+    id = serializers.IntegerField()
+    # DRF's metaclass pops declared fields, so `.data` stays the serializer's output.
+    data = serializers.SerializerMethodField(  # type: ignore[assignment]
+        help_text="The record, shaped as by its own endpoint: a transition as in "
+        "/customers/{id}/transitions/, an interaction as /interactions/{id}/, a purchase "
+        "as /purchases/{id}/, a task as /tasks/{id}/. Null if it was deleted meanwhile."
+    )
+
+    @extend_schema_field(OpenApiTypes.OBJECT)
+    def get_data(self, entry: TimelineEntry) -> dict[str, Any] | None:
+        if entry.record is None:
+            return None
+        return self.context["data_serializers"][entry.kind](entry.record).data

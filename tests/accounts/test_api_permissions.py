@@ -4,23 +4,31 @@ The expected status comes from `accounts.roles.PERMISSION_MATRIX` itself: each o
 names the permission it needs, and a role holding that permission gets the operation's 2xx,
 any other role a 403 that leaves the data as it was. Changing the matrix changes what these
 tests expect; an endpoint that checks the wrong permission fails them.
+
+Interactions and tasks also have row rules: the operations above act on the caller's own
+records; the same changes to another user's records need the matrix's "any" permission too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
 from itertools import count
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.roles import PERMISSION_MATRIX, ROLES
+from accounts.roles import PERMISSION_MATRIX, ROLES, SALES_REP
 from customers.models import Customer
 from flywheel_crm import api_urls
+from interactions.models import Interaction, Purchase, Task
+from interactions.services import interaction_log, task_create
 from stages.models import Stage, StageTransition
 from tests.factories import StageFactory
 
@@ -32,10 +40,19 @@ _emails = count()
 
 @dataclass(frozen=True)
 class World:
-    """What the operations act on: a customer in awareness and a stage nobody uses."""
+    """What the operations act on: a customer in awareness and a stage nobody uses; the
+    acting user's own interaction, open support case and task; a purchase; and another
+    user's interaction, support case and task (for the row rules)."""
 
     customer: Customer
     spare: Stage
+    interaction: Interaction
+    case: Interaction
+    task: Task
+    purchase: Purchase
+    their_interaction: Interaction
+    their_case: Interaction
+    their_task: Task
 
 
 @dataclass(frozen=True)
@@ -70,6 +87,31 @@ def new_customer(world: World) -> dict[str, Any]:
 
 def reversed_stages(world: World) -> dict[str, Any]:
     return {"slugs": list(Stage.objects.order_by("-position").values_list("slug", flat=True))}
+
+
+def pk_of(name: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {"pk": getattr(world, name).pk}
+
+
+def new_interaction(world: World) -> dict[str, Any]:
+    return {"customer": world.customer.pk, "kind": "call", "summary": "Called"}
+
+
+def new_task(world: World) -> dict[str, Any]:
+    due = timezone.now() + timedelta(days=1)
+    return {"customer": world.customer.pk, "title": "Call back", "due_at": due.isoformat()}
+
+
+def new_purchase(world: World) -> dict[str, Any]:
+    return {"customer": world.customer.pk, "amount": "10.00", "currency": "EUR"}
+
+
+def edit(field_name: str) -> Callable[[World], dict[str, Any]]:
+    return lambda world: {field_name: "Edited"}
+
+
+def close_case(world: World) -> dict[str, Any]:
+    return {"outcome": "resolved"}
 
 
 OPERATIONS = [
@@ -121,13 +163,168 @@ OPERATIONS = [
     ),
     Operation("stage-reorder", "POST", "stages.manage_stage", 200, body=reversed_stages),
     Operation("stage-detail", "DELETE", "stages.manage_stage", 204, spare_slug),
+    Operation("customer-timeline", "GET", "customers.view_customer", 200, customer_id),
+    Operation("interaction-list", "GET", "interactions.view_interaction", 200),
+    Operation(
+        "interaction-list", "POST", "interactions.add_interaction", 201, body=new_interaction
+    ),
+    Operation(
+        "interaction-detail", "GET", "interactions.view_interaction", 200, pk_of("interaction")
+    ),
+    Operation(
+        "interaction-detail",
+        "PATCH",
+        "interactions.change_interaction",
+        200,
+        pk_of("interaction"),
+        edit("summary"),
+    ),
+    Operation(
+        "interaction-detail",
+        "DELETE",
+        "interactions.delete_interaction",
+        204,
+        pk_of("interaction"),
+    ),
+    Operation(
+        "interaction-close",
+        "POST",
+        "interactions.change_interaction",
+        200,
+        pk_of("case"),
+        close_case,
+    ),
+    Operation(
+        "interaction-batch",
+        "POST",
+        "interactions.add_interaction",
+        200,
+        body=lambda world: {"items": [new_interaction(world)]},
+    ),
+    Operation("task-list", "GET", "interactions.view_task", 200),
+    Operation("task-list", "POST", "interactions.add_task", 201, body=new_task),
+    Operation("task-detail", "GET", "interactions.view_task", 200, pk_of("task")),
+    Operation(
+        "task-detail", "PATCH", "interactions.change_task", 200, pk_of("task"), edit("title")
+    ),
+    Operation("task-complete", "POST", "interactions.change_task", 200, pk_of("task")),
+    Operation("task-cancel", "POST", "interactions.change_task", 200, pk_of("task")),
+    Operation("purchase-list", "GET", "interactions.view_purchase", 200),
+    Operation("purchase-list", "POST", "interactions.add_purchase", 201, body=new_purchase),
+    Operation("purchase-detail", "GET", "interactions.view_purchase", 200, pk_of("purchase")),
+    Operation("purchase-detail", "DELETE", "interactions.delete_purchase", 204, pk_of("purchase")),
+    Operation(
+        "purchase-batch",
+        "POST",
+        "interactions.add_purchase",
+        200,
+        body=lambda world: {"items": [new_purchase(world)]},
+    ),
 ]
 by_operation = pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.id)
 
 
+# The same changes aimed at another user's records: they need, on top of the operation's
+# permission, the "any" permission of the row rules (interactions.permissions).
+ANY_INTERACTION = "interactions.change_any_interaction"
+ANY_TASK = "interactions.change_any_task"
+ROW_RULE_OPERATIONS = [
+    (
+        Operation(
+            "interaction-detail",
+            "PATCH",
+            "interactions.change_interaction",
+            200,
+            pk_of("their_interaction"),
+            edit("summary"),
+        ),
+        ANY_INTERACTION,
+    ),
+    (
+        Operation(
+            "interaction-detail",
+            "DELETE",
+            "interactions.delete_interaction",
+            204,
+            pk_of("their_interaction"),
+        ),
+        ANY_INTERACTION,
+    ),
+    (
+        Operation(
+            "interaction-close",
+            "POST",
+            "interactions.change_interaction",
+            200,
+            pk_of("their_case"),
+            close_case,
+        ),
+        ANY_INTERACTION,
+    ),
+    (
+        Operation(
+            "task-detail",
+            "PATCH",
+            "interactions.change_task",
+            200,
+            pk_of("their_task"),
+            edit("title"),
+        ),
+        ANY_TASK,
+    ),
+    (
+        Operation("task-complete", "POST", "interactions.change_task", 200, pk_of("their_task")),
+        ANY_TASK,
+    ),
+    (
+        Operation("task-cancel", "POST", "interactions.change_task", 200, pk_of("their_task")),
+        ANY_TASK,
+    ),
+]
+
+
 @pytest.fixture
-def world(customer_factory) -> World:
-    return World(customer=customer_factory(), spare=StageFactory(slug="spare"))
+def actor(request: pytest.FixtureRequest, make_user: Callable[..., AbstractBaseUser]) -> Any:
+    """The user the requests come from: the test's `role`, or a user without one. The
+    world's own records are theirs, so the row rules let them through."""
+    role = request.getfixturevalue("role") if "role" in request.fixturenames else None
+    return make_user(role, username=(role or "no-role").lower().replace(" ", "-"))
+
+
+@pytest.fixture
+def world(customer_factory, make_user, actor) -> World:
+    customer = customer_factory()
+    other = make_user(SALES_REP, username="other-rep")
+
+    def records(user: AbstractBaseUser) -> tuple[Interaction, Interaction, Task]:
+        return (
+            interaction_log(customer=customer, kind="call", summary="Call", logged_by=user),
+            interaction_log(customer=customer, kind="support_case", summary="Bug", logged_by=user),
+            task_create(
+                customer=customer,
+                title="Follow up",
+                due_at=timezone.now() + timedelta(days=2),
+                assignee=user,
+                created_by=user,
+            ),
+        )
+
+    interaction, case, task = records(actor)
+    their_interaction, their_case, their_task = records(other)
+    purchase = Purchase.objects.create(
+        customer=customer, amount=Decimal("5.00"), currency="EUR", occurred_at=timezone.now()
+    )
+    return World(
+        customer=customer,
+        spare=StageFactory(slug="spare"),
+        interaction=interaction,
+        case=case,
+        task=task,
+        purchase=purchase,
+        their_interaction=their_interaction,
+        their_case=their_case,
+        their_task=their_task,
+    )
 
 
 def snapshot(world: World) -> tuple[Any, ...]:
@@ -136,6 +333,9 @@ def snapshot(world: World) -> tuple[Any, ...]:
         list(Customer.objects.order_by("pk").values()),
         list(StageTransition.objects.order_by("pk").values()),
         list(Stage.objects.order_by("pk").values()),
+        list(Interaction.objects.order_by("pk").values()),
+        list(Task.objects.order_by("pk").values()),
+        list(Purchase.objects.order_by("pk").values()),
     )
 
 
@@ -161,6 +361,42 @@ def test_each_role_may_do_what_the_matrix_grants(
     else:
         assert response.status_code == 403, response.data
         assert snapshot(world) == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("operation", "any_permission"), ROW_RULE_OPERATIONS, ids=lambda v: getattr(v, "id", "")
+)
+def test_changing_what_another_user_owns_needs_the_any_permission(
+    api_as: Callable[[AbstractBaseUser], APIClient],
+    role_users: dict[str, AbstractBaseUser],
+    world: World,
+    role: str,
+    operation: Operation,
+    any_permission: str,
+) -> None:
+    before = snapshot(world)
+
+    response = operation.call(api_as(role_users[role]), world)
+
+    if may(role, operation.permission) and may(role, any_permission):
+        assert response.status_code == operation.success, response.data
+    else:
+        assert response.status_code == 403, response.data
+        assert snapshot(world) == before
+
+
+def test_the_row_rules_concern_operations_of_the_table_and_refuse_someone() -> None:
+    table = {(op.route, op.method, op.permission) for op in OPERATIONS}
+    for operation, _ in ROW_RULE_OPERATIONS:
+        assert (operation.route, operation.method, operation.permission) in table
+    refused = [
+        role
+        for role in ROLES
+        for operation, any_permission in ROW_RULE_OPERATIONS
+        if may(role, operation.permission) and not may(role, any_permission)
+    ]
+    assert refused
 
 
 @by_operation
@@ -234,6 +470,12 @@ def test_head_and_options_need_what_get_needs(
         ("stage-list", "delete", {}),
         ("stage-reorder", "get", {}),
         ("customer-transitions", "delete", {"pk": 1}),
+        ("customer-timeline", "post", {"pk": 1}),
+        ("interaction-batch", "get", {}),
+        ("interaction-close", "get", {"pk": 1}),
+        ("task-detail", "delete", {"pk": 1}),
+        ("task-complete", "get", {"pk": 1}),
+        ("purchase-detail", "patch", {"pk": 1}),
     ],
 )
 def test_a_method_an_endpoint_lacks_is_405_not_403(

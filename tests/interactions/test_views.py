@@ -424,14 +424,30 @@ def test_closing_a_case_keeps_its_outcome_unless_told(support, customer_factory)
     assert (case.case_state, case.outcome) == (CaseState.CLOSED, Outcome.NEUTRAL)
 
 
-def test_another_users_case_cannot_be_closed_by_a_rep(make_user, support, customer_factory):
-    case = log(customer_factory(), make_user("Support", username="colleague"), kind="support_case")
+def test_another_users_case_cannot_be_closed_by_a_rep(sales_rep, support, customer_factory):
+    case = log(customer_factory(), support, kind="support_case")
 
-    response = client_for(support).post(reverse("interactions:close_case", args=[case.pk]))
+    response = client_for(sales_rep).post(reverse("interactions:close_case", args=[case.pk]))
 
     assert response.status_code == 403
     case.refresh_from_db()
     assert case.case_state == CaseState.OPEN
+
+
+def test_support_closes_a_case_a_colleague_or_an_integration_logged(
+    make_user, support, customer_factory
+):
+    colleague_case = log(
+        customer_factory(), make_user("Support", username="colleague"), kind="support_case"
+    )
+    integration_case = log(customer_factory(), None, kind="support_case")
+
+    for case in (colleague_case, integration_case):
+        response = client_for(support).post(reverse("interactions:close_case", args=[case.pk]))
+
+        assert response.status_code == 302
+        case.refresh_from_db()
+        assert case.case_state == CaseState.CLOSED
 
 
 # --- tasks ---------------------------------------------------------------------------------------
