@@ -170,6 +170,8 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
     "messages-sweep": {"task": "messaging.tasks.messages_sweep", "schedule": 5 * 60},
+    "events-sweep": {"task": "common.tasks.events_sweep", "schedule": 60},
+    "events-prune": {"task": "common.tasks.events_prune_old", "schedule": 24 * 60 * 60},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
