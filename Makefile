@@ -8,7 +8,7 @@ PORT ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help install run services migrate seed test test-fast lint fmt typecheck check schema clean
+.PHONY: help install run services migrate seed test lint fmt typecheck check schema bench clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ typecheck: install  ## mypy with the Django and DRF plugins
 	$(VENV)/bin/mypy .
 
 check: lint typecheck test  ## Everything CI cares about
+
+bench: services  ## Measure the Celery pipelines side by side (BENCH_SCALE=100000); writes BENCHMARKS.md
+	$(PY) -m bench.run --scale $${BENCH_SCALE:-100000}
 
 schema: install  ## Write the OpenAPI schema to docs/openapi.yaml
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

@@ -1,0 +1,120 @@
+"""`make bench`: throughput of the Celery pipelines, measured side by side in one run.
+
+    python -m bench.run [--scale N] [--only NAME ...]
+
+Scenarios (N = --scale, default 100,000):
+- `celery_noop`: N no-op tasks through the broker and worker: the baseline.
+- `survey_invitations`: a bulk send of a survey to N customers, from the API's service call
+  to the last email handed to the email backend (a backend that accepts everything: the
+  provider's network is not measured).
+The ratio of the two rates is what matters: both ran on the same broker, the same worker
+settings and the same machine minutes apart. Results go to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.harness import Measurement, Worker, configure_environment, recreate_database, wait_until
+
+RESULTS = Path(__file__).resolve().parents[1] / "BENCHMARKS.md"
+
+
+def celery_noop(count: int) -> Measurement:
+    import redis
+    from django.conf import settings
+
+    from common.tasks import noop
+
+    key = f"bench:noop:{uuid.uuid4().hex}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    started = time.monotonic()
+    for _ in range(count):
+        noop.delay(key)
+    wait_until(lambda: int(client.get(key) or 0), total=count, label="No-op tasks")
+    client.delete(key)
+    return Measurement("celery_noop", count, time.monotonic() - started)
+
+
+def survey_invitations(count: int) -> Measurement:
+    from bench.generate import customers_generate
+    from messaging.models import MessageState, OutboundMessage
+    from surveys.models import Survey
+    from surveys.services import survey_send_bulk
+
+    customer_ids = customers_generate(count=count)
+    survey = Survey.objects.filter(kind="nps", is_active=True).first()
+    assert survey is not None, "the migrations seed an active NPS survey"
+    started = time.monotonic()
+    survey_send_bulk(survey=survey, sent_by=None, customer_ids=customer_ids)
+    wait_until(
+        lambda: OutboundMessage.objects.filter(state=MessageState.SENT).count(),
+        total=count,
+        label="Invitations sent",
+    )
+    return Measurement("survey_invitations", count, time.monotonic() - started)
+
+
+SCENARIOS = {"celery_noop": celery_noop, "survey_invitations": survey_invitations}
+
+
+def write_results(results: dict[str, Measurement], scale: int) -> str:
+    noop = results.get("celery_noop")
+    rows = []
+    for m in results.values():
+        ratio = f"{m.rate / noop.rate:.2f}" if noop and m is not noop and noop.rate else "—"
+        rows.append(f"| `{m.name}` | {m.count:,} | {m.seconds:.1f} | {m.rate:,.0f} | {ratio} |")
+    section = "\n".join(
+        [
+            f"## Celery throughput — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+            "",
+            f"Machine: {platform.machine()}, {platform.python_implementation()} "
+            f"{platform.python_version()}; worker: prefork, concurrency 2, prefetch 1, "
+            f"acks_late; broker Redis; scale {scale:,}.",
+            "",
+            "| scenario | count | seconds | per second | ratio to no-op |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+        ]
+    )
+    header = "# Benchmarks\n\nWritten by `make bench` (bench/run.py); the newest run first.\n\n"
+    old = RESULTS.read_text().removeprefix(header) if RESULTS.exists() else ""
+    RESULTS.write_text(header + section + "\n" + old)
+    return section
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=100_000)
+    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
+    args = parser.parse_args()
+
+    configure_environment()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    print(f"Bench database: recreating and migrating (scale {args.scale:,})", file=sys.stderr)
+    recreate_database()
+    call_command("migrate", verbosity=0)
+
+    results: dict[str, Measurement] = {}
+    with Worker(concurrency=2):
+        for name in args.only or list(SCENARIOS):
+            print(f"\n== {name}", file=sys.stderr)
+            results[name] = SCENARIOS[name](args.scale)
+            m = results[name]
+            print(f"{name}: {m.count:,} in {m.seconds:.1f}s = {m.rate:,.0f}/s", file=sys.stderr)
+    print("\n" + write_results(results, args.scale))
+
+
+if __name__ == "__main__":
+    main()
