@@ -6,3 +6,12 @@ class WebhooksConfig(AppConfig):
 
     name = "webhooks"
     verbose_name = "Webhooks"
+
+    def ready(self) -> None:
+        from common.events import subscribe
+        from webhooks.models import WebhookEvent
+        from webhooks.services import event_received
+
+        # Each committed event becomes one delivery per subscription listening to it.
+        for event in WebhookEvent.values:
+            subscribe(event)(event_received)
