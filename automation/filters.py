@@ -1,0 +1,22 @@
+"""Filters for the automation step list: by rule, customer and state."""
+
+from __future__ import annotations
+
+import django_filters
+
+from automation.models import Rule, Step, StepState
+from customers.models import Customer
+
+
+class StepFilter(django_filters.FilterSet):
+    """rule (id), customer (id), state."""
+
+    rule = django_filters.ModelChoiceFilter(queryset=Rule.objects.all(), label="Rule id")
+    customer = django_filters.ModelChoiceFilter(
+        queryset=Customer.objects.all(), label="Customer id"
+    )
+    state = django_filters.ChoiceFilter(choices=StepState.choices)
+
+    class Meta:
+        model = Step
+        fields = ["rule", "customer", "state"]
