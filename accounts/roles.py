@@ -99,8 +99,59 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     "messaging.change_messagetemplate": ("Edit message templates", frozenset({ADMIN, MARKETER})),
     "messaging.delete_messagetemplate": ("Delete message templates", frozenset({ADMIN, MARKETER})),
     # --- surveys: entries below ---
+    "surveys.view_survey": ("See surveys and their scores (NPS, CSAT, CES)", frozenset(ROLES)),
+    "surveys.add_survey": ("Create surveys in the admin site", frozenset({ADMIN, SUPPORT})),
+    "surveys.change_survey": (
+        "Edit surveys' questions, labels and expiry in the admin site",
+        frozenset({ADMIN, SUPPORT}),
+    ),
+    "surveys.view_invitation": ("See who was sent a survey, and when", frozenset(ROLES)),
+    "surveys.add_invitation": (
+        "Send a survey to one customer",
+        frozenset({ADMIN, SUPPORT, SALES_REP}),
+    ),
+    "surveys.view_response": ("See survey answers and comments", frozenset(ROLES)),
+    "surveys.view_surveybatch": ("See bulk survey sends and their progress", frozenset(ROLES)),
+    "surveys.add_surveybatch": (
+        "Send a survey in bulk to a filtered set of customers",
+        frozenset({ADMIN, SUPPORT, MARKETER}),
+    ),
     # --- automation: entries below ---
+    "automation.view_rule": (
+        "See automation rules and how many customers each acted on",
+        frozenset(ROLES),
+    ),
+    "automation.add_rule": ("Create automation rules", frozenset({ADMIN, MARKETER})),
+    "automation.change_rule": (
+        "Edit, pause and resume automation rules",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "automation.delete_rule": (
+        "Delete automation rules that have never acted",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "automation.view_step": (
+        "See automation steps with their results and errors",
+        frozenset(ROLES),
+    ),
+    "automation.change_step": ("Retry a failed automation step", frozenset({ADMIN, MARKETER})),
     # --- webhooks: entries below ---
+    "webhooks.view_subscription": ("See webhook subscriptions", frozenset({ADMIN})),
+    "webhooks.add_subscription": ("Create webhook subscriptions", frozenset({ADMIN})),
+    "webhooks.change_subscription": (
+        "Edit webhook subscriptions, see and rotate their secrets",
+        frozenset({ADMIN}),
+    ),
+    "webhooks.delete_subscription": ("Delete webhook subscriptions", frozenset({ADMIN})),
+    "webhooks.view_delivery": ("See the webhook delivery log", frozenset({ADMIN})),
+    "webhooks.change_delivery": (
+        "Retry failed webhook deliveries and send test events",
+        frozenset({ADMIN}),
+    ),
+    "webhooks.view_deliveryattempt": (
+        "See each attempt of a webhook delivery",
+        frozenset({ADMIN}),
+    ),
     "auth.view_user": ("See users", frozenset({ADMIN})),
     "auth.add_user": ("Create users", frozenset({ADMIN})),
     "auth.change_user": ("Edit users and their roles", frozenset({ADMIN})),

@@ -56,6 +56,9 @@ TIMELINE_KINDS = {
     "task": "interactions.view_task",
     "purchase": "interactions.view_purchase",
     "transition": "stages.view_stagetransition",
+    "survey_response": "surveys.view_response",
+    "survey_invitation": "surveys.view_invitation",
+    "automation_step": "automation.view_step",
 }
 
 

@@ -47,10 +47,13 @@ def message_queue(
     subject: str = "",
     body_html: str = "",
     headers: dict[str, str] | None = None,
+    enqueue: bool = True,
 ) -> tuple[OutboundMessage, bool]:
     """Put a message in the outbox (once per `idempotency_key`) and send it after commit.
 
-    Returns the message and whether it is new; an existing one is returned unchanged.
+    Returns the message and whether it is new; an existing one is returned unchanged. A bulk
+    sender passes `enqueue=False` and hands its new messages to `message_enqueue` together,
+    which publishes them in chunks.
     """
     existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
@@ -69,7 +72,8 @@ def message_queue(
                 idempotency_key=idempotency_key,
                 message_id=_message_id(idempotency_key),
             )
-            message_enqueue(message_ids=[message.pk])
+            if enqueue:
+                message_enqueue(message_ids=[message.pk])
     except IntegrityError:
         return OutboundMessage.objects.get(idempotency_key=idempotency_key), False
     return message, True
@@ -83,6 +87,9 @@ SEND_CHUNK_SIZE = 50
 def message_enqueue(*, message_ids: list[int]) -> None:
     """Hand messages to the workers once the current transaction commits."""
     from messaging.tasks import message_send, message_send_chunk
+
+    if not message_ids:
+        return
 
     def publish() -> None:
         if len(message_ids) == 1:

@@ -8,6 +8,7 @@ collecting every message it is given.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -42,16 +43,26 @@ class SMTPSink:
         self.messages: list[Message] = []
         self._lock = threading.Lock()
         self.fail_next = 0  # answer the next N messages with a temporary failure
+        self.delay = 0.0  # seconds to think before accepting each message (a slow provider)
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+            if server.transport is None or server.transport.is_closing():
+                # The sender hung up before we accepted: like a real server, keep nothing.
+                return "421 Connection lost"
         with self._lock:
             if self.fail_next > 0:
                 self.fail_next -= 1
                 return "451 Try again later"
             self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.messages)
 
     def start(self) -> None:
         self._controller.start()

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from automation.api.serializers import StepOutputSerializer
 from common.api.schema import error_responses
 from customers.api.serializers import (
     CustomerCreateInputSerializer,
@@ -37,6 +38,7 @@ from interactions.api.serializers import (
 from interactions.models import Task, TaskState
 from stages.api.serializers import TransitionOutputSerializer
 from stages.models import ActorKind
+from surveys.api.serializers import InvitationOutputSerializer, ResponseOutputSerializer
 
 ORDERING_FIELDS = [
     "id",
@@ -194,6 +196,9 @@ TIMELINE_KINDS: dict[str, tuple[type[serializers.Serializer], str]] = {
     "interaction": (InteractionOutputSerializer, "interactions.view_interaction"),
     "purchase": (PurchaseOutputSerializer, "interactions.view_purchase"),
     "task": (TaskOutputSerializer, "interactions.view_task"),
+    "survey_response": (ResponseOutputSerializer, "surveys.view_response"),
+    "survey_invitation": (InvitationOutputSerializer, "surveys.view_invitation"),
+    "automation_step": (StepOutputSerializer, "automation.view_step"),
 }
 
 

@@ -171,7 +171,16 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
     "messages-sweep": {"task": "messaging.tasks.messages_sweep", "schedule": 5 * 60},
     "events-sweep": {"task": "common.tasks.events_sweep", "schedule": 60},
+    "survey-batches-sweep": {"task": "surveys.tasks.survey_batches_sweep", "schedule": 5 * 60},
+    "survey-invitations-expire": {
+        "task": "surveys.tasks.survey_invitations_expire",
+        "schedule": 60 * 60,
+    },
     "events-prune": {"task": "common.tasks.events_prune_old", "schedule": 24 * 60 * 60},
+    # Automation: publish due steps and recover abandoned runs; find idle customers hourly.
+    "automation-steps-sweep": {"task": "automation.tasks.steps_sweep", "schedule": 30},
+    "automation-idle-sweep": {"task": "automation.tasks.idle_sweep", "schedule": 60 * 60},
+    "webhook-deliveries-sweep": {"task": "webhooks.tasks.deliveries_sweep", "schedule": 5 * 60},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -204,5 +213,20 @@ FLYWHEEL_MESSAGE_ID_DOMAIN = env("FLYWHEEL_MESSAGE_ID_DOMAIN", default="flywheel
 # Failed sends are retried this many times, after base, 2*base, 4*base… seconds (jittered).
 FLYWHEEL_SEND_MAX_RETRIES = env.int("FLYWHEEL_SEND_MAX_RETRIES", default=6)
 FLYWHEEL_RETRY_BACKOFF_SECONDS = env.float("FLYWHEEL_RETRY_BACKOFF_SECONDS", default=10)
+# A promoter's answer moves a Delight customer to this stage ("" to switch it off).
+FLYWHEEL_PROMOTER_STAGE = env("FLYWHEEL_PROMOTER_STAGE", default="advocacy")
 # The public address of the app, for links in emails (survey links, unsubscribe links).
 FLYWHEEL_BASE_URL = env("FLYWHEEL_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Webhooks -------------------------------------------------------------------------------
+# Private, loopback, link-local and reserved targets are refused unless this is set (it is,
+# by default, in local.py only: a developer's receiver on localhost). See webhooks/guard.py.
+FLYWHEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool(
+    "FLYWHEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=False
+)
+# Seconds a receiver has to connect and to answer each read.
+FLYWHEEL_WEBHOOK_TIMEOUT_SECONDS = env.float("FLYWHEEL_WEBHOOK_TIMEOUT_SECONDS", default=5)
+# Failed deliveries are retried this many times (backoff: FLYWHEEL_RETRY_BACKOFF_SECONDS).
+FLYWHEEL_WEBHOOK_MAX_RETRIES = env.int("FLYWHEEL_WEBHOOK_MAX_RETRIES", default=10)
+# Signs the automation engine's one-off calls; unset, it is derived from SECRET_KEY.
+FLYWHEEL_WEBHOOK_SECRET = env("FLYWHEEL_WEBHOOK_SECRET", default="")

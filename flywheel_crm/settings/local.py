@@ -14,3 +14,7 @@ REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [  # noqa: F405
     "rest_framework.renderers.JSONRenderer",
     "rest_framework.renderers.BrowsableAPIRenderer",
 ]
+# Webhooks may go to a receiver on this machine (production refuses private targets).
+FLYWHEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS = env.bool(
+    "FLYWHEEL_WEBHOOKS_ALLOW_PRIVATE_TARGETS", default=True
+)

@@ -30,7 +30,9 @@ from flywheel_crm import api_urls
 from interactions.models import Interaction, Purchase, Task
 from interactions.services import interaction_log, task_create
 from stages.models import Stage, StageTransition
+from surveys.models import Survey, SurveyBatch
 from tests.factories import StageFactory
+from webhooks.models import Delivery, Subscription
 
 pytestmark = pytest.mark.django_db
 
@@ -112,6 +114,32 @@ def edit(field_name: str) -> Callable[[World], dict[str, Any]]:
 
 def close_case(world: World) -> dict[str, Any]:
     return {"outcome": "resolved"}
+
+
+WEBHOOK_URL = "https://93.184.216.34/hook"  # a public address: no DNS, passes the guard
+
+
+def webhook_subscription(world: World) -> dict[str, Any]:
+    """A subscription made for the operation (webhooks are not part of the world)."""
+    subscription = Subscription.objects.create(
+        name="Hook", url=WEBHOOK_URL, events=["customer.created"]
+    )
+    return {"pk": subscription.pk}
+
+
+def failed_webhook_delivery(world: World) -> dict[str, Any]:
+    subscription = Subscription.objects.get(pk=webhook_subscription(world)["pk"])
+    delivery = Delivery.objects.create(
+        subscription=subscription,
+        event="customer.created",
+        idempotency_key=f"customer.created:{world.customer.pk}",
+        state="failed",
+    )
+    return {"pk": delivery.pk}
+
+
+def new_webhook_subscription(world: World) -> dict[str, Any]:
+    return {"name": "Hook", "url": WEBHOOK_URL, "events": ["customer.created"]}
 
 
 OPERATIONS = [
@@ -220,7 +248,146 @@ OPERATIONS = [
         200,
         body=lambda world: {"items": [new_purchase(world)]},
     ),
+    Operation("webhook-subscription-list", "GET", "webhooks.view_subscription", 200),
+    Operation(
+        "webhook-subscription-list",
+        "POST",
+        "webhooks.add_subscription",
+        201,
+        body=new_webhook_subscription,
+    ),
+    Operation(
+        "webhook-subscription-detail",
+        "GET",
+        "webhooks.view_subscription",
+        200,
+        webhook_subscription,
+    ),
+    Operation(
+        "webhook-subscription-detail",
+        "PATCH",
+        "webhooks.change_subscription",
+        200,
+        webhook_subscription,
+        lambda world: {"is_active": False},
+    ),
+    Operation(
+        "webhook-subscription-detail",
+        "DELETE",
+        "webhooks.delete_subscription",
+        204,
+        webhook_subscription,
+    ),
+    Operation("webhook-delivery-list", "GET", "webhooks.view_delivery", 200),
+    Operation(
+        "webhook-delivery-detail", "GET", "webhooks.view_delivery", 200, failed_webhook_delivery
+    ),
+    Operation(
+        "webhook-delivery-retry", "POST", "webhooks.change_delivery", 200, failed_webhook_delivery
+    ),
 ]
+
+
+# --- surveys: operations below ---
+def survey_pk(world: World) -> dict[str, Any]:
+    survey, _ = Survey.objects.get_or_create(
+        name="Permissions NPS", defaults={"kind": "nps", "question": "Would you recommend us?"}
+    )
+    return {"pk": survey.pk}
+
+
+def survey_batch_pk(world: World) -> dict[str, Any]:
+    batch, _ = SurveyBatch.objects.get_or_create(survey_id=survey_pk(world)["pk"])
+    return {"pk": batch.pk}
+
+
+OPERATIONS += [
+    Operation("survey-list", "GET", "surveys.view_survey", 200),
+    Operation(
+        "survey-invitations",
+        "POST",
+        "surveys.add_invitation",
+        201,
+        survey_pk,
+        lambda world: {"customer": world.customer.pk},
+    ),
+    Operation(
+        "survey-batches",
+        "POST",
+        "surveys.add_surveybatch",
+        202,
+        survey_pk,
+        lambda world: {"filters": {"q": "nobody-matches-this"}},
+    ),
+    Operation("survey-batch-detail", "GET", "surveys.view_surveybatch", 200, survey_batch_pk),
+    Operation("survey-invitation-list", "GET", "surveys.view_invitation", 200),
+    Operation("survey-response-list", "GET", "surveys.view_response", 200),
+]
+# --- surveys: operations above ---
+
+
+# --- automation: operations below ---
+def automation_rule(world: World) -> dict[str, Any]:
+    """A rule made for the operation (automation is not part of the world)."""
+    from automation.services import rule_create
+
+    rule = rule_create(name="Tag buyers", trigger_type="stage_entered", **NEW_RULE_PARTS)
+    return {"pk": rule.pk}
+
+
+def failed_automation_step(world: World) -> dict[str, Any]:
+    from automation.models import Step
+
+    rule_id = automation_rule(world)["pk"]
+    step = Step.objects.create(
+        rule_id=rule_id,
+        customer=world.customer,
+        action_index=0,
+        action_type="add_tag",
+        params={"tag": "buyer"},
+        event_key="transition:0",
+        idempotency_key=f"permissions:{rule_id}",
+        due_at=timezone.now(),
+        state="failed",
+        last_error="Boom",
+    )
+    return {"pk": step.pk}
+
+
+NEW_RULE_PARTS: dict[str, Any] = {
+    "trigger_config": {"stage": "purchase"},
+    "actions": [{"type": "add_tag", "params": {"tag": "buyer"}}],
+}
+
+
+OPERATIONS += [
+    Operation("automation-rule-list", "GET", "automation.view_rule", 200),
+    Operation(
+        "automation-rule-list",
+        "POST",
+        "automation.add_rule",
+        201,
+        body=lambda world: {"name": "New", "trigger_type": "stage_entered", **NEW_RULE_PARTS},
+    ),
+    Operation("automation-rule-detail", "GET", "automation.view_rule", 200, automation_rule),
+    Operation(
+        "automation-rule-detail",
+        "PATCH",
+        "automation.change_rule",
+        200,
+        automation_rule,
+        edit("name"),
+    ),
+    Operation("automation-rule-detail", "DELETE", "automation.delete_rule", 204, automation_rule),
+    Operation("automation-rule-pause", "POST", "automation.change_rule", 200, automation_rule),
+    Operation("automation-rule-resume", "POST", "automation.change_rule", 200, automation_rule),
+    Operation("automation-step-list", "GET", "automation.view_step", 200),
+    Operation("automation-step-detail", "GET", "automation.view_step", 200, failed_automation_step),
+    Operation(
+        "automation-step-retry", "POST", "automation.change_step", 200, failed_automation_step
+    ),
+]
+# --- automation: operations above ---
 by_operation = pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.id)
 
 
