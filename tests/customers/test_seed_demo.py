@@ -369,3 +369,19 @@ def test_progress_on_a_tty_redraws_one_line_with_a_bar():
     assert frames[0].rstrip() == "Customers  [##------]  1/4   25%  1.0s"
     assert frames[-1].rstrip() == "Customers  [########]  4/4  100%  4.0s"
     assert len(frames) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_rules_exist_but_did_not_act_on_the_seeded_past():
+    # Transactional: each seeding batch really commits and dispatches its events, as in
+    # `make run`; the rules must not exist yet when that happens.
+    from automation.models import Rule, Step
+    from interactions.models import Purchase
+
+    seed(customers=25)
+
+    assert Purchase.objects.exists()  # there were purchase events to act on
+    assert Rule.objects.filter(is_active=True).count() == 2
+    assert not Step.objects.exists()
+    seed(customers=25)  # and a second run adds no rule
+    assert Rule.objects.count() == 2

@@ -581,6 +581,40 @@ def plan_demo_customers(*, count: int, seed: int, now: datetime) -> list[Planned
     return plans
 
 
+# --- demo automation -----------------------------------------------------------------------
+
+DEMO_RULES = (
+    # (name, trigger, delay in minutes, survey kind)
+    ("Ask for CSAT when a support case closes", "support_case_closed", 0, "csat"),
+    ("Ask for NPS two weeks after a purchase", "purchase_recorded", 14 * 24 * 60, "nps"),
+)
+
+
+def demo_rules_ensure() -> list[str]:
+    """Create the demo's automation rules that are missing; returns the names created.
+
+    They act on what people do in the running demo (close a case, record a purchase), so the
+    outbox shows automations at work. Rules are never backfilled over the seeded history.
+    """
+    from automation.models import Rule
+    from automation.services import rule_create
+    from surveys.models import Survey
+
+    created = []
+    for name, trigger, delay, kind in DEMO_RULES:
+        survey = Survey.objects.filter(kind=kind, is_active=True).order_by("pk").first()
+        if survey is None or Rule.objects.filter(name=name).exists():
+            continue
+        rule_create(
+            name=name,
+            trigger_type=trigger,
+            delay_minutes=delay,
+            actions=[{"type": "send_survey", "params": {"survey": survey.pk}}],
+        )
+        created.append(name)
+    return created
+
+
 # --- writing through the services -----------------------------------------------------------
 
 
@@ -719,7 +753,11 @@ class Command(BaseCommand):
         moves = self._write_customers(
             todo, stages=stages, owners=owners, known=known, show_progress=verbose and bool(todo)
         )
+        # After the history: the rules must act on what happens next, not on the seeded past.
+        rules = demo_rules_ensure()
         elapsed = time.monotonic() - started
+        if verbose and rules:
+            self.stdout.write("Demo automation rules: " + "; ".join(rules) + ".")
 
         if verbose:
             self._report(
