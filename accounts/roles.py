@@ -135,6 +135,9 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         frozenset(ROLES),
     ),
     "automation.change_step": ("Retry a failed automation step", frozenset({ADMIN, MARKETER})),
+    # --- segments: entries below ---
+    # --- consent and lead forms: entries below ---
+    # --- campaigns: entries below ---
     # --- webhooks: entries below ---
     "webhooks.view_subscription": ("See webhook subscriptions", frozenset({ADMIN})),
     "webhooks.add_subscription": ("Create webhook subscriptions", frozenset({ADMIN})),

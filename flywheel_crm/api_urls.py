@@ -6,10 +6,14 @@ from rest_framework import parsers, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from automation.api import urls as automation_api_urls
+from campaigns.api import urls as campaign_api_urls
 from common.api.parsers import JSONParser
 from common.api.schema import error_responses
+from consent.api import urls as consent_api_urls
 from customers.api.views import CustomerDetailApi, CustomerListCreateApi, CustomerTimelineApi
 from interactions.api import urls as interaction_urls
+from leadforms.api import urls as leadform_api_urls
+from segments.api import urls as segment_api_urls
 from stages.api.views import (
     CustomerTransitionListCreateApi,
     StageDetailApi,
@@ -65,4 +69,8 @@ urlpatterns = [
     *survey_api_urls.urlpatterns,
     *automation_api_urls.urlpatterns,
     *webhook_api_urls.urlpatterns,
+    *segment_api_urls.urlpatterns,
+    *consent_api_urls.urlpatterns,
+    *leadform_api_urls.urlpatterns,
+    *campaign_api_urls.urlpatterns,
 ]

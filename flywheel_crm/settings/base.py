@@ -43,6 +43,9 @@ INSTALLED_APPS = [
     "surveys",
     "automation",
     "webhooks",
+    "segments",
+    "consent",
+    "leadforms",
     "campaigns",
 ]
 

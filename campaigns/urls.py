@@ -1,0 +1,6 @@
+"""Dashboard routes for campaigns."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "campaigns"
+urlpatterns: list = []

@@ -1,0 +1,6 @@
+"""Dashboard routes for consent."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "consent"
+urlpatterns: list = []

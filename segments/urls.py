@@ -1,0 +1,6 @@
+"""Dashboard routes for segments."""
+
+from django.urls import path  # noqa: F401
+
+app_name = "segments"
+urlpatterns: list = []
