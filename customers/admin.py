@@ -12,7 +12,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db.models import ForeignKey
 from django.http import HttpRequest
@@ -25,9 +25,9 @@ from stages.models import ActorKind, Stage
 UPDATABLE_FIELDS = frozenset({"email", *EDITABLE_FIELDS, *CONSENT_FIELDS})
 
 
-def _actor(request: HttpRequest) -> AbstractBaseUser | None:
+def _actor(request: HttpRequest) -> User | None:
     """The admin user making the change (the admin site requires a login)."""
-    return request.user if isinstance(request.user, AbstractBaseUser) else None
+    return request.user if isinstance(request.user, User) else None
 
 
 class CustomerAdminForm(forms.ModelForm):

@@ -35,7 +35,9 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
     """A customer as lists show it; `referral_count` comes from an annotation of the view's
     queryset (the customers whose `referred_by` is this one)."""
 
-    stage = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    stage: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
     phase = serializers.CharField(source="stage.phase", read_only=True)
     referral_count = serializers.IntegerField(
         read_only=True, help_text="How many customers this one referred."
@@ -120,7 +122,11 @@ class CustomerInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    source = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    # A declared field named `source` shadows Field.source only for type checkers: DRF moves
+    # declared fields out of the class attributes.
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=100, required=False, allow_blank=True
+    )
     utm_source = serializers.CharField(max_length=100, required=False, allow_blank=True)
     utm_medium = serializers.CharField(max_length=100, required=False, allow_blank=True)
     utm_campaign = serializers.CharField(max_length=200, required=False, allow_blank=True)

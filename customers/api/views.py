@@ -16,6 +16,7 @@ from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
 from automation.api.serializers import StepOutputSerializer
+from common.api.request import request_user
 from common.api.schema import error_responses
 from customers.api.serializers import (
     CustomerCreateInputSerializer,
@@ -116,7 +117,7 @@ class CustomerListCreateApi(generics.ListAPIView):
         serializer = CustomerCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         customer = customer_create(
-            actor_kind=ActorKind.API, actor_user=request.user, **serializer.validated_data
+            actor_kind=ActorKind.API, actor_user=request_user(request), **serializer.validated_data
         )
         return Response(
             CustomerDetailOutputSerializer(_customer_details().get(pk=customer.pk)).data,
@@ -184,7 +185,9 @@ class CustomerDetailApi(generics.GenericAPIView):
             data = dict(serializer.validated_data)
             if data.get("stage") == customer.stage:
                 del data["stage"]
-            customer = customer_update(customer=customer, data=data, actor_user=request.user)
+            customer = customer_update(
+                customer=customer, data=data, actor_user=request_user(request)
+            )
         return Response(
             CustomerDetailOutputSerializer(_customer_details().get(pk=customer.pk)).data
         )

@@ -210,7 +210,7 @@ class PurchaseCreateInputSerializer(serializers.Serializer):
     currency = serializers.CharField(max_length=3, help_text="ISO 4217 code, any case.")
     occurred_at = serializers.DateTimeField(required=False, help_text="Default now.")
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    source = serializers.CharField(
+    source = serializers.CharField(  # type: ignore[assignment] # a field, not Field.source
         max_length=100,
         required=False,
         allow_blank=True,

@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser, Group
+from django.contrib.auth.models import Group, User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Count
@@ -91,7 +91,7 @@ class DemoUserResult:
     """What `demo_users_ensure` did with one demo user; `password` is None if left alone."""
 
     spec: DemoUser
-    user: AbstractUser
+    user: User
     status: str  # "created", "password reset" or "kept"
 
     @property
@@ -628,7 +628,7 @@ def demo_customer_write(
     *,
     planned: PlannedCustomer,
     stages: dict[str, Stage],
-    owners: dict[str, AbstractUser],
+    owners: dict[str, User],
     referrer: Customer | None,
 ) -> Customer:
     """Create one planned customer and replay its moves, all through the services."""
@@ -769,7 +769,7 @@ class Command(BaseCommand):
         todo: Sequence[PlannedCustomer],
         *,
         stages: dict[str, Stage],
-        owners: dict[str, AbstractUser],
+        owners: dict[str, User],
         known: dict[str, Customer],
         show_progress: bool,
     ) -> int:
