@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 import uuid
@@ -535,17 +536,40 @@ def survey_batch_step(*, batch_id: int, chunk_size: int = BATCH_CHUNK_SIZE) -> S
             batch.finished_at = now
             batch.save()
             return batch
-        ids = list(
-            customers.filter(pk__gt=batch.cursor)
-            .order_by("pk")
-            .values_list("pk", flat=True)[:chunk_size]
-        )
+        ids = _next_chunk(batch, customers, chunk_size)
         if ids:
             _batch_chunk(batch, ids, now=now)
         else:
             _batch_finish(batch, now=now)
         batch.save()
     return batch
+
+
+def _next_chunk(batch: SurveyBatch, customers: QuerySet[Customer], size: int) -> list[int]:
+    """The next customers after the batch's cursor, in id order.
+
+    A batch of explicit ids walks its own sorted list (a bisect, then a query on at most
+    `size` ids): matching a growing cursor against an IN list of every id in each chunk
+    would make a large send quadratic.
+    """
+    if batch.customer_ids is not None:
+        while True:
+            start = bisect.bisect_right(batch.customer_ids, batch.cursor)
+            window = batch.customer_ids[start : start + size]
+            if not window:
+                return []
+            existing = set(
+                Customer.objects.filter(pk__in=window, pk__lte=batch.customer_id_max).values_list(
+                    "pk", flat=True
+                )
+            )
+            chunk = [pk for pk in window if pk in existing]
+            if chunk:
+                return chunk
+            batch.cursor = window[-1]  # every one of them was deleted since: skip past them
+    return list(
+        customers.filter(pk__gt=batch.cursor).order_by("pk").values_list("pk", flat=True)[:size]
+    )
 
 
 def _batch_chunk(batch: SurveyBatch, customer_ids: list[int], *, now: datetime) -> None:

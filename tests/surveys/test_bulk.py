@@ -14,7 +14,7 @@ from common.exceptions import ApplicationError
 from messaging.models import OutboundMessage
 from stages.models import Stage
 from surveys import services, tasks
-from surveys.models import Invitation, InvitationSource, SurveyBatch
+from surveys.models import Invitation, InvitationSource, Survey, SurveyBatch
 from surveys.services import (
     batch_invitation_key,
     survey_batch_run,
@@ -275,3 +275,23 @@ def test_the_task_continues_a_batch_that_outlives_its_time_budget(
     assert published == [batch.pk]
     batch.refresh_from_db()
     assert (batch.state, batch.processed) == ("sending", 1)
+
+
+@pytest.mark.django_db
+def test_an_id_batch_skips_customers_deleted_since_and_still_reaches_everyone_else(
+    customer_factory,
+):
+    from customers.services import customer_delete
+    from surveys.services import survey_batch_step
+
+    survey = Survey.objects.create(kind="nps", name="Ids NPS", question="Would you?")
+    customers = [customer_factory() for _ in range(7)]
+    batch = survey_send_bulk(survey=survey, sent_by=None, customer_ids=[c.pk for c in customers])
+    for gone in customers[:3]:  # a whole first chunk disappears before the batch runs
+        customer_delete(customer=gone)
+
+    while survey_batch_step(batch_id=batch.pk, chunk_size=3).is_running:
+        pass
+
+    invited = set(Invitation.objects.filter(batch=batch).values_list("customer_id", flat=True))
+    assert invited == {c.pk for c in customers[3:]}
