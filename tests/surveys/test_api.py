@@ -39,7 +39,7 @@ def test_the_surveys_come_with_their_scale_counts_and_score(
     response = api_as(marketer).get(reverse("api:survey-list"))
 
     assert response.status_code == 200
-    ces = next(s for s in response.data if s["kind"] == "ces")
+    ces = next(s for s in response.data if s["id"] == surveys["ces"].pk)
     assert (ces["low"], ces["high"], ces["sent_count"], ces["answered_count"]) == (1, 7, 2, 1)
     assert ces["summary"]["score"] == "6.0"
     assert ces["summary"]["promoters"] == 1
