@@ -7,13 +7,16 @@ dies between the provider accepting a message and the commit, the retry sends it
 with the same Message-ID, which providers use to drop duplicates (docs/operations.md).
 
 Consent is checked at send time, not when queued: a marketing message to a customer who
-has since withdrawn consent on that channel is suppressed, never sent.
+has since withdrawn consent on that channel, or to a suppressed address, is suppressed, never
+sent (`consent.services.marketing_allowed`). Every marketing email carries an unsubscribe
+link in its body and the one-click `List-Unsubscribe` headers of RFC 8058.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +24,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.html import escape
 
 from common.exceptions import ApplicationError
 from customers.models import Customer
@@ -58,6 +62,14 @@ def message_queue(
     existing = OutboundMessage.objects.filter(idempotency_key=idempotency_key).first()
     if existing is not None:
         return existing, False
+    if kind == MessageKind.MARKETING and channel == Channel.EMAIL:
+        body_text, body_html, headers = _with_unsubscribe(
+            customer_id=customer.pk if customer is not None else None,
+            to=to,
+            body_text=body_text,
+            body_html=body_html,
+            headers=headers,
+        )
     try:
         with transaction.atomic():
             message = OutboundMessage.objects.create(
@@ -77,6 +89,63 @@ def message_queue(
     except IntegrityError:
         return OutboundMessage.objects.get(idempotency_key=idempotency_key), False
     return message, True
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """One message for `message_queue_many`: what `message_queue` takes, for a bulk sender."""
+
+    channel: str
+    kind: str
+    to: str
+    body_text: str
+    idempotency_key: str
+    customer_id: int | None = None
+    subject: str = ""
+    body_html: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def message_queue_many(specs: list[MessageSpec]) -> dict[str, int]:
+    """Put many messages in the outbox at once; returns message ids by idempotency key.
+
+    One INSERT … ON CONFLICT DO NOTHING and one SELECT, whatever the count: a key that is
+    already in the outbox keeps its first message. Nothing is published: the caller hands
+    the ids to `message_enqueue` in the same transaction.
+    """
+    if not specs:
+        return {}
+    rows = []
+    for spec in specs:
+        body_text, body_html, headers = spec.body_text, spec.body_html, dict(spec.headers)
+        if spec.kind == MessageKind.MARKETING and spec.channel == Channel.EMAIL:
+            body_text, body_html, headers = _with_unsubscribe(
+                customer_id=spec.customer_id,
+                to=spec.to,
+                body_text=body_text,
+                body_html=body_html,
+                headers=headers,
+            )
+        rows.append(
+            OutboundMessage(
+                channel=spec.channel,
+                kind=spec.kind,
+                to=spec.to,
+                subject=spec.subject,
+                body_text=body_text,
+                body_html=body_html,
+                headers=headers,
+                customer_id=spec.customer_id,
+                idempotency_key=spec.idempotency_key,
+                message_id=_message_id(spec.idempotency_key),
+            )
+        )
+    OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    return dict(
+        OutboundMessage.objects.filter(
+            idempotency_key__in=[spec.idempotency_key for spec in specs]
+        ).values_list("idempotency_key", "pk")
+    )
 
 
 # Bulk sends hand messages to the workers in chunks: one task per chunk costs the broker a
@@ -105,15 +174,53 @@ class DeliveryError(Exception):
     """Sending failed in a way worth retrying; the message stays queued."""
 
 
-def _consent_withdrawn(message: OutboundMessage) -> bool:
-    if message.kind != MessageKind.MARKETING:
-        return False
-    customer = message.customer
-    if customer is None:
-        return False
-    return not (
-        customer.email_consent if message.channel == Channel.EMAIL else customer.sms_consent
+def _with_unsubscribe(
+    *,
+    customer_id: int | None,
+    to: str,
+    body_text: str,
+    body_html: str,
+    headers: dict[str, str] | None,
+) -> tuple[str, str, dict[str, str]]:
+    """A marketing email's body with an unsubscribe link (unless it has one) and its RFC 8058
+    headers: `List-Unsubscribe` pointing at the one-click endpoint, `List-Unsubscribe-Post`."""
+    from consent.tokens import unsubscribe_url
+
+    url = unsubscribe_url(
+        channel=Channel.EMAIL,
+        customer_id=customer_id,
+        address="" if customer_id is not None else to.strip().lower(),
     )
+    if url not in body_text:
+        body_text = f"{body_text}\n\n-- \nUnsubscribe: {url}\n"
+    if body_html and url not in body_html:
+        link = f'<p style="font-size:12px"><a href="{escape(url)}">Unsubscribe</a></p>'
+        closing = body_html.lower().rfind("</body>")
+        if closing == -1:
+            body_html = body_html + link
+        else:
+            body_html = body_html[:closing] + link + body_html[closing:]
+    return (
+        body_text,
+        body_html,
+        {
+            **(headers or {}),
+            "List-Unsubscribe": f"<{url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def _consent_withdrawn(message: OutboundMessage) -> str:
+    """Why a marketing message may not go out now ("" when it may, or is not marketing)."""
+    if message.kind != MessageKind.MARKETING:
+        return ""
+    from consent.services import marketing_allowed
+
+    allowed, reason = marketing_allowed(
+        customer=message.customer, channel=message.channel, address=message.to
+    )
+    return "" if allowed else reason
 
 
 _connection: Any = None
@@ -165,9 +272,10 @@ def message_deliver(*, message_id: int) -> OutboundMessage | None:
         if message is None or message.state != MessageState.QUEUED:
             return message
         message.attempts += 1
-        if _consent_withdrawn(message):
+        refusal = _consent_withdrawn(message)
+        if refusal:
             message.state = MessageState.SUPPRESSED
-            message.error = f"No {message.channel} consent at send time: marketing not sent."
+            message.error = refusal
         else:
             try:
                 if message.channel == Channel.EMAIL:

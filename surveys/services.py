@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -37,7 +37,7 @@ from customers.models import Customer
 from interactions.models import CreatorKind, TaskState
 from interactions.services import task_create
 from messaging.models import Channel, MessageKind
-from messaging.services import message_enqueue, message_queue
+from messaging.services import MessageSpec, message_enqueue, message_queue, message_queue_many
 from stages.models import ActorKind, Phase, Stage
 from stages.services import customer_move_stage
 from surveys.models import (
@@ -589,29 +589,77 @@ def _batch_chunk(batch: SurveyBatch, customer_ids: list[int], *, now: datetime) 
         ],
         ignore_conflicts=True,
     )
-    pending = (
+    pending = list(
         Invitation.objects.filter(
             batch=batch, customer_id__in=customer_ids, state=InvitationState.PENDING
         )
         .select_related("customer", "survey")
         .order_by("pk")
     )
-    queued: list[int] = []
+    # Set-based, a handful of queries per chunk: which customers still have an open
+    # invitation to this survey, then every email rendered, queued and recorded at once.
+    open_earlier = dict(
+        Invitation.objects.filter(
+            survey_id=survey.pk,
+            customer_id__in=[invitation.customer_id for invitation in pending],
+            state=InvitationState.SENT,
+            expires_at__gt=now,
+        )
+        .exclude(pk__in=[invitation.pk for invitation in pending])
+        .values("customer_id")
+        .annotate(first=Min("pk"))
+        .values_list("customer_id", "first")
+    )
+    changed: list[Invitation] = []
+    to_send: list[tuple[Invitation, MessageSpec]] = []
     for invitation in pending:
-        try:
-            with transaction.atomic():
-                message_id = _invitation_send(invitation, skip_if_open=True, now=now, enqueue=False)
-                if message_id is not None:
-                    queued.append(message_id)
-        except Exception as error:  # one bad row must not stall the batch: it is recorded
-            logger.exception("Survey invitation %s could not be queued", invitation.pk)
-            Invitation.objects.filter(pk=invitation.pk).update(
-                state=InvitationState.FAILED,
-                reason=f"{type(error).__name__}: {error}"[:500],
-                updated_at=now,
+        customer = invitation.customer
+        invitation.updated_at = now
+        changed.append(invitation)
+        if not customer.email:
+            invitation.state = InvitationState.SKIPPED
+            invitation.reason = "The customer has no email address."
+            continue
+        if customer.pk in open_earlier:
+            invitation.state = InvitationState.SKIPPED
+            invitation.reason = (
+                f"An earlier invitation to this survey (#{open_earlier[customer.pk]}) is "
+                "still open."
             )
+            continue
+        try:
+            invitation.sent_at = now
+            invitation.expires_at = now + timedelta(days=survey.expiry_days)
+            subject, body_text, body_html = invitation_email(invitation)
+        except Exception as error:  # one bad row must not stall the batch: it is recorded
+            logger.exception("Survey invitation %s could not be rendered", invitation.pk)
+            invitation.state = InvitationState.FAILED
+            invitation.reason = f"{type(error).__name__}: {error}"[:500]
+            continue
+        to_send.append(
+            (
+                invitation,
+                MessageSpec(
+                    channel=Channel.EMAIL,
+                    kind=MessageKind.TRANSACTIONAL,
+                    to=customer.email,
+                    subject=subject,
+                    body_text=body_text,
+                    body_html=body_html,
+                    idempotency_key=f"survey-invitation:{invitation.pk}",
+                    customer_id=customer.pk,
+                ),
+            )
+        )
+    message_ids = message_queue_many([spec for _, spec in to_send])
+    for invitation, spec in to_send:
+        invitation.message_id = message_ids[spec.idempotency_key]
+        invitation.state = InvitationState.SENT
+    Invitation.objects.bulk_update(
+        changed, ["state", "reason", "message", "sent_at", "expires_at", "updated_at"]
+    )
     # The chunk's emails go to the workers together, after the chunk commits.
-    message_enqueue(message_ids=queued)
+    message_enqueue(message_ids=list(message_ids.values()))
     states = Counter(
         Invitation.objects.filter(batch=batch, customer_id__in=customer_ids).values_list(
             "state", flat=True

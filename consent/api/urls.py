@@ -1,5 +1,11 @@
 """API routes for consent (spliced into /api/v1/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from consent.api.views import CustomerConsentApi, SuppressionDetailApi, SuppressionListCreateApi
+
+urlpatterns = [
+    path("customers/<int:pk>/consent/", CustomerConsentApi.as_view(), name="customer-consent"),
+    path("suppressions/", SuppressionListCreateApi.as_view(), name="suppression-list"),
+    path("suppressions/<int:pk>/", SuppressionDetailApi.as_view(), name="suppression-detail"),
+]

@@ -225,20 +225,20 @@ def test_an_invitation_that_cannot_be_queued_is_recorded_as_failed(
     customer_factory, surveys, published, monkeypatch
 ):
     customers = [customer_factory() for _ in range(3)]
-    real_queue = services.message_queue
+    real_email = services.invitation_email
 
-    def flaky_queue(**kwargs):
-        if kwargs["to"] == customers[1].email:
-            raise RuntimeError("outbox unavailable")
-        return real_queue(**kwargs)
+    def flaky_email(invitation):
+        if invitation.customer_id == customers[1].pk:
+            raise RuntimeError("template unavailable")
+        return real_email(invitation)
 
-    monkeypatch.setattr(services, "message_queue", flaky_queue)
+    monkeypatch.setattr(services, "invitation_email", flaky_email)
 
     batch = run_in_chunks(survey_send_bulk(survey=surveys["nps"], sent_by=None))
 
     assert (batch.processed, batch.sent, batch.failed) == (3, 2, 1)
     failed = Invitation.objects.get(customer=customers[1])
-    assert (failed.state, failed.reason) == ("failed", "RuntimeError: outbox unavailable")
+    assert (failed.state, failed.reason) == ("failed", "RuntimeError: template unavailable")
     assert OutboundMessage.objects.count() == 2
 
 

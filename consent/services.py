@@ -1,0 +1,208 @@
+"""Consent writes: recording consent, the suppression list, unsubscribing; and the one check
+every marketing send goes through (`marketing_allowed`).
+
+`consent_record` is the one way a consent flag changes: it writes the flag (through
+`customers.services.customer_update`, which stamps the time) and the ConsentEvent in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from common.exceptions import ApplicationError
+from consent.models import ConsentEvent, ConsentMethod, Suppression, SuppressionReason
+from customers.models import Customer
+from customers.services import customer_update
+from messaging.models import Channel
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+CONSENT_FLAG = {Channel.EMAIL: "email_consent", Channel.SMS: "sms_consent"}
+# Methods by which the person themselves opts in: these lift their own earlier unsubscribe.
+SELF_OPT_IN = (ConsentMethod.FORM, ConsentMethod.DOUBLE_OPT_IN)
+WITHDRAWAL_SUPPRESSION = {
+    ConsentMethod.UNSUBSCRIBE_LINK: SuppressionReason.UNSUBSCRIBE,
+    ConsentMethod.ONE_CLICK: SuppressionReason.UNSUBSCRIBE,
+    ConsentMethod.COMPLAINT: SuppressionReason.COMPLAINT,
+    ConsentMethod.BOUNCE: SuppressionReason.BOUNCE,
+}
+_PHONE_NOISE = re.compile(r"[\s().\-/]")
+MAX_USER_AGENT = 400
+
+
+def _channel(channel: str) -> str:
+    if channel not in Channel.values:
+        raise ApplicationError(f"Unknown channel '{channel}'; use email or sms.", field="channel")
+    return channel
+
+
+def address_normalize(*, channel: str, address: str) -> str:
+    """A lower-case email; a phone reduced to digits with a leading `+` (`00` becomes `+`)."""
+    address = (address or "").strip()
+    if _channel(channel) == Channel.EMAIL:
+        return address.lower()
+    digits = _PHONE_NOISE.sub("", address)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    return digits
+
+
+def customer_address(customer: Customer, channel: str) -> str:
+    return customer.email if channel == Channel.EMAIL else customer.phone
+
+
+def consent_record(
+    *,
+    customer: Customer,
+    channel: str,
+    granted: bool,
+    method: str,
+    source: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    recorded_by: User | None = None,
+) -> ConsentEvent:
+    """Set the customer's consent on `channel` and write its history entry, together.
+
+    A grant by the person's own act (a form, a confirmed double opt-in) also lifts an earlier
+    unsubscribe of their address; staff cannot override an unsubscribe by a grant (an admin
+    removes the suppression explicitly).
+    """
+    _channel(channel)
+    if method not in ConsentMethod.values:
+        raise ApplicationError(f"Unknown consent method '{method}'.", field="method")
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer_update(customer=locked, data={CONSENT_FLAG[channel]: granted})
+        for field in (CONSENT_FLAG[channel], f"{CONSENT_FLAG[channel]}_at"):
+            setattr(customer, field, getattr(locked, field))
+        event = ConsentEvent.objects.create(
+            customer=customer,
+            channel=channel,
+            granted=granted,
+            method=method,
+            source=source[:200],
+            ip=ip or None,
+            user_agent=(user_agent or "")[:MAX_USER_AGENT],
+            occurred_at=timezone.now(),
+            recorded_by=recorded_by,
+        )
+        address = customer_address(customer, channel)
+        if granted and method in SELF_OPT_IN and address:
+            Suppression.objects.filter(
+                channel=channel,
+                address=address_normalize(channel=channel, address=address),
+                reason=SuppressionReason.UNSUBSCRIBE,
+            ).delete()
+    return event
+
+
+def suppression_add(
+    *,
+    channel: str,
+    address: str,
+    reason: str,
+    note: str = "",
+    created_by: User | None = None,
+) -> tuple[Suppression, bool]:
+    """Suppress `address` on `channel`; returns the entry and whether it is new."""
+    normalized = address_normalize(channel=channel, address=address)
+    if not normalized:
+        raise ApplicationError("Give an address.", field="address")
+    if channel == Channel.EMAIL and "@" not in normalized:
+        raise ApplicationError("Enter a valid email address.", field="address")
+    if channel == Channel.SMS and not re.fullmatch(r"\+?\d{5,16}", normalized):
+        raise ApplicationError("Enter a phone number (digits, optionally +).", field="address")
+    if reason not in SuppressionReason.values:
+        raise ApplicationError(f"Unknown reason '{reason}'.", field="reason")
+    existing = Suppression.objects.filter(channel=channel, address=normalized).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            entry = Suppression.objects.create(
+                channel=channel,
+                address=normalized,
+                reason=reason,
+                note=note[:500],
+                created_by=created_by,
+            )
+    except IntegrityError:  # added concurrently: the same outcome
+        return Suppression.objects.get(channel=channel, address=normalized), False
+    return entry, True
+
+
+def suppression_remove(*, suppression: Suppression) -> None:
+    """Lift a suppression. The customer's consent flag is unchanged: still needed to send."""
+    suppression.delete()
+
+
+def unsubscribe(
+    *,
+    channel: str,
+    method: str,
+    customer: Customer | None = None,
+    address: str = "",
+    source: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+) -> None:
+    """Withdraw consent and suppress the address. Repeating it changes nothing more.
+
+    With a customer, their consent on the channel is withdrawn (one history entry, unless it
+    already was) and their address suppressed; with a bare address, the address is suppressed.
+    """
+    _channel(channel)
+    reason = WITHDRAWAL_SUPPRESSION.get(method, SuppressionReason.UNSUBSCRIBE)
+    with transaction.atomic():
+        if customer is not None:
+            customer = Customer.objects.select_for_update().get(pk=customer.pk)
+            address = customer_address(customer, channel) or address
+            if getattr(customer, CONSENT_FLAG[channel]):
+                consent_record(
+                    customer=customer,
+                    channel=channel,
+                    granted=False,
+                    method=method,
+                    source=source,
+                    ip=ip,
+                    user_agent=user_agent,
+                )
+        if address:
+            suppression_add(channel=channel, address=address, reason=reason, note=source)
+
+
+def suppression_of(*, channel: str, address: str) -> Suppression | None:
+    if not address:
+        return None
+    normalized = address_normalize(channel=channel, address=address)
+    return Suppression.objects.filter(channel=channel, address=normalized).first()
+
+
+def marketing_allowed(*, customer: Customer | None, channel: str, address: str) -> tuple[bool, str]:
+    """May marketing go to `address` on `channel` now? (allowed, the reason when not).
+
+    Needs the customer's consent on the channel AND the address not suppressed. Marketing to
+    an address with no customer behind it has no consent: it is refused.
+    """
+    if customer is None:
+        if channel == Channel.EMAIL and address:
+            customer = Customer.objects.filter(email__iexact=address.strip()).first()
+        if customer is None:
+            return False, f"No customer with {channel} consent for this address."
+    if not getattr(customer, CONSENT_FLAG[channel]):
+        return False, f"No {channel} consent at send time: marketing not sent."
+    suppression = suppression_of(channel=channel, address=address)
+    if suppression is not None:
+        return (
+            False,
+            f"The address is on the suppression list ({suppression.get_reason_display()}): "
+            "marketing not sent.",
+        )
+    return True, ""
