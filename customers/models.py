@@ -80,6 +80,11 @@ class Customer(TimeStampedModel):
             models.Index(fields=["stage", "stage_entered_at"], name="customer_stage_idx"),
             models.Index(fields=["owner", "stage"], name="customer_owner_stage_idx"),
             GinIndex(fields=["tags"], name="customer_tags_gin"),
+            # Segments compile attribute rules to `attributes @> {...}`.
+            GinIndex(
+                fields=["attributes"], opclasses=["jsonb_path_ops"], name="customer_attrs_gin"
+            ),
+            models.Index(fields=["source"], name="customer_source_idx"),
             GinIndex(
                 OpClass(Upper("email"), name="gin_trgm_ops"),
                 OpClass(Upper("first_name"), name="gin_trgm_ops"),

@@ -1,0 +1,71 @@
+"""Reads for segments: who is in a segment, how many, and a preview of a definition.
+
+Integration point for the other apps: **`segment_customers(segment)`** is how campaigns,
+automations, bulk survey sends and exports get a segment's customers. It returns a lazy
+QuerySet[Customer] built as ONE SQL query (a dynamic segment's definition compiled to joins,
+EXISTS and IN-subqueries; a static list as an IN over its members), so callers may
+`.count()`, `.filter()`, `.values_list("pk", flat=True)`, `.iterator(chunk_size=...)` or
+use it as a subquery (`Customer.objects.filter(pk__in=segment_customers(s).values("pk"))`)
+without loading anyone into Python. A dynamic segment is evaluated when the query runs:
+relative dates ("within 30 days") count from that moment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+
+from customers.models import Customer
+from segments.definition import definition_q
+from segments.models import Segment, SegmentMember
+
+PREVIEW_LIMIT = 20
+
+
+def segment_list() -> QuerySet[Segment]:
+    return Segment.objects.select_related("created_by")
+
+
+def segment_get(*, segment_id: int) -> Segment | None:
+    return segment_list().filter(pk=segment_id).first()
+
+
+def definition_customers(definition: Any) -> QuerySet[Customer]:
+    """Customers matching `definition` now (DefinitionInvalidError if it is not valid)."""
+    return Customer.objects.filter(definition_q(definition))
+
+
+def segment_customers(segment: Segment) -> QuerySet[Customer]:
+    """The segment's customers: whoever matches a dynamic segment, the members of a static one.
+
+    Ordered newest first (by id), like every customer list; one query whatever the rules.
+    """
+    if segment.is_dynamic:
+        return definition_customers(segment.definition)
+    members = SegmentMember.objects.filter(segment_id=segment.pk).values("customer_id")
+    return Customer.objects.filter(pk__in=members)
+
+
+def segment_count(segment: Segment) -> int:
+    return segment_customers(segment).count()
+
+
+def definition_preview(
+    definition: Any, *, limit: int = PREVIEW_LIMIT
+) -> tuple[int, list[Customer]]:
+    """How many customers `definition` matches and the first `limit` of them (newest first).
+
+    Used by the editor's Preview and the API's preview; nothing is saved.
+    """
+    customers = definition_customers(definition)
+    first = list(customers.select_related("stage", "owner").order_by("-id")[:limit])
+    count = len(first) if len(first) < limit else customers.count()
+    return count, first
+
+
+def segment_preview(segment: Segment, *, limit: int = PREVIEW_LIMIT) -> tuple[int, list[Customer]]:
+    customers = segment_customers(segment)
+    first = list(customers.select_related("stage", "owner").order_by("-id")[:limit])
+    count = len(first) if len(first) < limit else customers.count()
+    return count, first
