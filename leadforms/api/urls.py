@@ -1,5 +1,15 @@
 """API routes for leadforms (spliced into /api/v1/)."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from leadforms.api.views import LeadFormDetailApi, LeadFormListCreateApi, LeadFormSubmissionsApi
+
+urlpatterns = [
+    path("forms/", LeadFormListCreateApi.as_view(), name="leadform-list"),
+    path("forms/<slug:slug>/", LeadFormDetailApi.as_view(), name="leadform-detail"),
+    path(
+        "forms/<slug:slug>/submissions/",
+        LeadFormSubmissionsApi.as_view(),
+        name="leadform-submissions",
+    ),
+]

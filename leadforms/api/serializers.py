@@ -1,0 +1,80 @@
+"""Input and output serializers for lead forms and submissions.
+
+Input is validated by the services (`form_create`, `form_submit`), which name every field at
+fault (`fields[2].maps_to`); the serializers here only shape the output and document input.
+"""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from leadforms.models import LeadForm, Submission
+
+
+class LeadFormSerializer(serializers.ModelSerializer):
+    fields = serializers.JSONField(
+        help_text="List of {name, label, type (text, email, tel, textarea, select, checkbox), "
+        "required, maps_to (first_name, last_name, phone, company or attributes.<key>), "
+        "choices}. The email is always asked and is not listed."
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+
+    class Meta:
+        model = LeadForm
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "is_active",
+            "fields",
+            "consent_text",
+            "double_opt_in",
+            "success_message",
+            "redirect_url",
+            "tags",
+            "default_source",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class SubmissionOutputSerializer(serializers.ModelSerializer):
+    form = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Submission
+        fields = [
+            "id",
+            "form",
+            "state",
+            "data",
+            "customer",
+            "created_customer",
+            "consent_given",
+            "ip",
+            "user_agent",
+            "referrer",
+            "utm_source",
+            "utm_medium",
+            "utm_campaign",
+            "utm_term",
+            "utm_content",
+            "created_at",
+            "confirmed_at",
+        ]
+
+
+class SubmissionInputSerializer(serializers.Serializer):
+    """Documents the body: the form's own fields travel in `data`."""
+
+    data = serializers.DictField(help_text="The email and the form's fields by name; `consent`.")
+    ip = serializers.IPAddressField(required=False, allow_null=True, default=None)
+    user_agent = serializers.CharField(max_length=400, required=False, default="")
+    referrer = serializers.CharField(max_length=1000, required=False, default="")
+    utm = serializers.DictField(
+        child=serializers.CharField(allow_blank=True),
+        required=False,
+        default=dict,
+        help_text="utm_source, utm_medium, utm_campaign, utm_term, utm_content.",
+    )

@@ -1,0 +1,131 @@
+"""Lead form endpoints: forms (CRUD) and their submissions (list; submit from a server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from common.api.schema import error_responses
+from common.exceptions import ApplicationError
+from leadforms.api.serializers import (
+    LeadFormSerializer,
+    SubmissionInputSerializer,
+    SubmissionOutputSerializer,
+)
+from leadforms.models import LeadForm, Submission
+from leadforms.services import form_create, form_delete, form_submit, form_update
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise ApplicationError("Send a JSON object.", field="body")
+    return dict(request.data)
+
+
+class LeadFormListCreateApi(generics.ListAPIView):
+    serializer_class = LeadFormSerializer
+    ordering_fields = ["name", "created_at", "id"]
+    ordering = ["name"]
+    required_permissions = {"GET": "leadforms.view_leadform", "POST": "leadforms.add_leadform"}
+    queryset = LeadForm.objects.all()
+
+    @extend_schema(
+        operation_id="forms_list",
+        responses={200: LeadFormSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="forms_create",
+        request=LeadFormSerializer,
+        responses={201: LeadFormSerializer, **error_responses(400, 401, 403)},
+        description="Errors in `fields` are keyed by path, e.g. `fields[1].maps_to`.",
+    )
+    def post(self, request: Request) -> Response:
+        form = form_create(**_body(request))
+        return Response(LeadFormSerializer(form).data, status=status.HTTP_201_CREATED)
+
+
+class LeadFormDetailApi(APIView):
+    required_permissions = {
+        "GET": "leadforms.view_leadform",
+        "PATCH": "leadforms.change_leadform",
+        "DELETE": "leadforms.delete_leadform",
+    }
+
+    @extend_schema(
+        operation_id="forms_retrieve",
+        responses={200: LeadFormSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(LeadFormSerializer(get_object_or_404(LeadForm, slug=slug)).data)
+
+    @extend_schema(
+        operation_id="forms_partial_update",
+        request=LeadFormSerializer(partial=True),
+        responses={200: LeadFormSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        form = get_object_or_404(LeadForm, slug=slug)
+        return Response(LeadFormSerializer(form_update(form=form, data=_body(request))).data)
+
+    @extend_schema(
+        operation_id="forms_destroy",
+        responses={204: None, **error_responses(400, 401, 403, 404)},
+        description="Only a form nobody submitted can be deleted; otherwise a 400: "
+        "deactivate it instead.",
+    )
+    def delete(self, request: Request, slug: str) -> Response:
+        form_delete(form=get_object_or_404(LeadForm, slug=slug))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeadFormSubmissionsApi(generics.ListAPIView):
+    """A form's submissions, newest first; POST submits it from a server-side integration."""
+
+    serializer_class = SubmissionOutputSerializer
+    filterset_fields = ["state"]
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at"]
+    required_permissions = {
+        "GET": "leadforms.view_submission",
+        "POST": "leadforms.add_submission",
+    }
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return Submission.objects.none()
+        form = get_object_or_404(LeadForm, slug=self.kwargs["slug"])
+        return form.submissions.select_related("form")
+
+    @extend_schema(
+        operation_id="forms_submissions_list",
+        responses={
+            200: SubmissionOutputSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        operation_id="forms_submissions_create",
+        request=SubmissionInputSerializer,
+        responses={201: SubmissionOutputSerializer, **error_responses(400, 401, 403, 404)},
+        description="The same path as the public form: match or create the customer by "
+        "email, record consent (or send the double opt-in email), fire `form.submitted`. "
+        "Field errors are keyed by the form's field names.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        form = get_object_or_404(LeadForm, slug=slug)
+        serializer = SubmissionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        submission = form_submit(form=form, **serializer.validated_data)
+        return Response(SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED)
