@@ -184,6 +184,15 @@ CELERY_BEAT_SCHEDULE = {
     "automation-steps-sweep": {"task": "automation.tasks.steps_sweep", "schedule": 30},
     "automation-idle-sweep": {"task": "automation.tasks.idle_sweep", "schedule": 60 * 60},
     "webhook-deliveries-sweep": {"task": "webhooks.tasks.deliveries_sweep", "schedule": 5 * 60},
+    # Campaigns: start scheduled ones when due; re-publish sends whose task was lost.
+    "campaigns-start-scheduled": {
+        "task": "campaigns.tasks.campaigns_start_scheduled",
+        "schedule": 60,
+    },
+    "campaigns-resume-stalled": {
+        "task": "campaigns.tasks.campaigns_resume_stalled_sweep",
+        "schedule": 5 * 60,
+    },
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -233,3 +242,6 @@ FLYWHEEL_WEBHOOK_TIMEOUT_SECONDS = env.float("FLYWHEEL_WEBHOOK_TIMEOUT_SECONDS",
 FLYWHEEL_WEBHOOK_MAX_RETRIES = env.int("FLYWHEEL_WEBHOOK_MAX_RETRIES", default=10)
 # Signs the automation engine's one-off calls; unset, it is derived from SECRET_KEY.
 FLYWHEEL_WEBHOOK_SECRET = env("FLYWHEEL_WEBHOOK_SECRET", default="")
+# The shared secret the email provider sends in X-Flywheel-Provider-Secret when it reports
+# deliveries, bounces and complaints to /t/provider/; unset, that endpoint refuses everything.
+FLYWHEEL_PROVIDER_WEBHOOK_SECRET = env("FLYWHEEL_PROVIDER_WEBHOOK_SECRET", default="")

@@ -67,6 +67,60 @@ def test_a_template_is_personalised_for_a_customer(customer_factory):
 
     assert created
     assert message.subject == "Welcome, Bo"
-    assert message.body_text == "You are on team in Awareness. "
+    # A marketing template: the unsubscribe footer follows the personalised text.
+    assert message.body_text.startswith("You are on team in Awareness. \n\n-- \nUnsubscribe: ")
     assert customer.referral_code in message.body_html
     assert "attributes.nested" not in template_context(customer)
+
+
+# --- stage and phase blocks ---------------------------------------------------------------------
+
+
+BLOCKS = (
+    'Hi{{ first_name|default:" there" }}.'
+    "[[stage:advocacy]] Thanks for spreading the word![[/stage]]"
+    "[[phase:delight]] Enjoying it?[[stage:post_purchase,advocacy]] Rate us.[[/stage]][[/phase]]"
+    "[[phase:attract, engage]] Have a look around.[[/phase]]"
+)
+
+
+@pytest.mark.parametrize(
+    ("stage_slug", "phase_slug", "expected"),
+    [
+        ("advocacy", "delight", "Hi there. Thanks for spreading the word! Enjoying it? Rate us."),
+        ("post_purchase", "delight", "Hi there. Enjoying it? Rate us."),
+        ("awareness", "attract", "Hi there. Have a look around."),
+        ("", "", "Hi there."),
+    ],
+)
+def test_stage_and_phase_blocks_show_only_to_their_customers(stage_slug, phase_slug, expected):
+    context = {"first_name": "", "stage_slug": stage_slug, "phase_slug": phase_slug}
+
+    assert template_render(BLOCKS, context) == expected
+
+
+def test_a_value_cannot_open_a_block_or_inject_html():
+    context = {
+        "first_name": "[[stage:advocacy]]<b>x</b>[[/stage]]",
+        "stage_slug": "awareness",
+        "phase_slug": "attract",
+    }
+
+    assert template_render("{{ first_name }}", context, html=True) == (
+        "[[stage:advocacy]]&lt;b&gt;x&lt;/b&gt;[[/stage]]"
+    )
+    assert template_render("[[stage:awareness]]{{ settings.SECRET_KEY }}[[/stage]]", context) == ""
+
+
+@pytest.mark.django_db
+def test_blocks_follow_the_customers_stage(customer_factory):
+    customer = customer_factory(stage="advocacy")
+
+    context = template_context(customer)
+
+    assert context["stage_slug"] == "advocacy"
+    assert context["phase_slug"] == "delight"
+    assert (
+        template_render("[[phase:delight]]Loyal[[/phase]][[phase:attract]]New[[/phase]]", context)
+        == "Loyal"
+    )
