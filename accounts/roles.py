@@ -136,8 +136,68 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     ),
     "automation.change_step": ("Retry a failed automation step", frozenset({ADMIN, MARKETER})),
     # --- segments: entries below ---
+    "segments.view_segment": (
+        "See segments, their counts and customers; preview a definition",
+        frozenset(ROLES),
+    ),
+    "segments.add_segment": ("Create segments and static lists", frozenset({ADMIN, MARKETER})),
+    "segments.change_segment": (
+        "Edit segments, add and remove static list members, freeze a segment",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "segments.delete_segment": ("Delete segments", frozenset({ADMIN, MARKETER})),
+    "segments.export_segment": (
+        "Export a segment's customers as CSV",
+        frozenset({ADMIN, MARKETER}),
+    ),
     # --- consent and lead forms: entries below ---
+    "consent.view_consentevent": (
+        "See customers' consent and its history (when, how, from where)",
+        frozenset(ROLES),
+    ),
+    "consent.add_consentevent": (
+        "Record a customer's consent or its withdrawal",
+        frozenset(ROLES),
+    ),
+    "consent.view_suppression": ("See the suppression list", frozenset(ROLES)),
+    "consent.add_suppression": (
+        "Add addresses to the suppression list",
+        frozenset({ADMIN, MARKETER, SUPPORT}),
+    ),
+    "consent.delete_suppression": (
+        "Remove addresses from the suppression list",
+        frozenset({ADMIN}),
+    ),
+    "leadforms.view_leadform": ("See lead forms and their embed code", frozenset(ROLES)),
+    "leadforms.add_leadform": ("Create lead forms", frozenset({ADMIN, MARKETER})),
+    "leadforms.change_leadform": (
+        "Edit, activate and deactivate lead forms",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "leadforms.delete_leadform": (
+        "Delete lead forms nobody has submitted",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "leadforms.view_submission": ("See form submissions", frozenset(ROLES)),
+    "leadforms.add_submission": (
+        "Submit a lead form through the API (server-side integrations)",
+        frozenset({ADMIN, MARKETER}),
+    ),
     # --- campaigns: entries below ---
+    "campaigns.view_campaign": (
+        "See campaigns, their progress, results, conversions and costs",
+        frozenset(ROLES),
+    ),
+    "campaigns.add_campaign": ("Create draft campaigns", frozenset({ADMIN, MARKETER})),
+    "campaigns.change_campaign": (
+        "Edit draft campaigns and their variants; send a test to oneself",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "campaigns.delete_campaign": ("Delete draft campaigns", frozenset({ADMIN, MARKETER})),
+    "campaigns.send_campaign": (
+        "Schedule, send, pause, resume and cancel campaigns",
+        frozenset({ADMIN, MARKETER}),
+    ),
     # --- webhooks: entries below ---
     "webhooks.view_subscription": ("See webhook subscriptions", frozenset({ADMIN})),
     "webhooks.add_subscription": ("Create webhook subscriptions", frozenset({ADMIN})),

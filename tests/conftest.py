@@ -25,7 +25,7 @@ DEFAULT_STAGES = [
 
 @pytest.fixture(autouse=True)
 def _default_stages_and_roles(request: pytest.FixtureRequest) -> None:
-    """The migrations seed the stages and roles; transactional tests flush them, so restore.
+    """The migrations seed stages, roles and surveys; transactional tests flush them: restore.
 
     Runs only for tests that use the database.
     """
@@ -43,6 +43,18 @@ def _default_stages_and_roles(request: pytest.FixtureRequest) -> None:
                 slug=slug, defaults={"name": name, "phase": phase, "position": position}
             )
         roles_sync()
+        _restore_seeded_surveys()
+
+
+def _restore_seeded_surveys() -> None:
+    """The default surveys a data migration seeds (a flush of a transactional test empties
+    them, and seed_demo's rules and some survey tests expect them)."""
+    import importlib
+
+    from django.apps import apps
+
+    seeding = importlib.import_module("surveys.migrations.0002_default_surveys")
+    seeding.create_default_surveys(apps, None)
 
 
 @pytest.fixture

@@ -388,6 +388,224 @@ OPERATIONS += [
     ),
 ]
 # --- automation: operations above ---
+
+
+# --- consent and lead forms: operations below ---
+def suppression_pk(world: World) -> dict[str, Any]:
+    from consent.models import Suppression
+
+    entry, _ = Suppression.objects.get_or_create(
+        channel="email", address="gone@example.com", defaults={"reason": "manual"}
+    )
+    return {"pk": entry.pk}
+
+
+def leadform_slug(world: World) -> dict[str, Any]:
+    from leadforms.models import LeadForm
+
+    form, _ = LeadForm.objects.get_or_create(slug="permissions-form", defaults={"name": "Form"})
+    return {"slug": form.slug}
+
+
+OPERATIONS += [
+    Operation(
+        "customer-consent",
+        "GET",
+        "consent.view_consentevent",
+        200,
+        customer_id,
+    ),
+    Operation(
+        "customer-consent",
+        "POST",
+        "consent.add_consentevent",
+        201,
+        customer_id,
+        lambda world: {"channel": "email", "granted": True},
+    ),
+    Operation("suppression-list", "GET", "consent.view_suppression", 200),
+    Operation(
+        "suppression-list",
+        "POST",
+        "consent.add_suppression",
+        201,
+        body=lambda world: {"channel": "email", "address": "New@Example.com"},
+    ),
+    Operation("suppression-detail", "GET", "consent.view_suppression", 200, suppression_pk),
+    Operation("suppression-detail", "DELETE", "consent.delete_suppression", 204, suppression_pk),
+    Operation("leadform-list", "GET", "leadforms.view_leadform", 200),
+    Operation(
+        "leadform-list",
+        "POST",
+        "leadforms.add_leadform",
+        201,
+        body=lambda world: {"name": "Newsletter", "slug": "newsletter"},
+    ),
+    Operation("leadform-detail", "GET", "leadforms.view_leadform", 200, leadform_slug),
+    Operation(
+        "leadform-detail",
+        "PATCH",
+        "leadforms.change_leadform",
+        200,
+        leadform_slug,
+        edit("name"),
+    ),
+    Operation("leadform-detail", "DELETE", "leadforms.delete_leadform", 204, leadform_slug),
+    Operation("leadform-submissions", "GET", "leadforms.view_submission", 200, leadform_slug),
+    Operation(
+        "leadform-submissions",
+        "POST",
+        "leadforms.add_submission",
+        201,
+        leadform_slug,
+        lambda world: {"data": {"email": world.customer.email}},
+    ),
+]
+# --- consent and lead forms: operations above ---
+
+
+# --- segments: operations below ---
+def segment_pk(world: World) -> dict[str, Any]:
+    """A dynamic segment made for the operation (segments are not part of the world)."""
+    from segments.models import Segment
+
+    segment, _ = Segment.objects.get_or_create(
+        name="Permissions VIPs",
+        defaults={"kind": "dynamic", "definition": SEGMENT_DEFINITION},
+    )
+    return {"pk": segment.pk}
+
+
+def static_list_pk(world: World) -> dict[str, Any]:
+    from segments.models import Segment
+
+    segment, _ = Segment.objects.get_or_create(name="Permissions list", defaults={"kind": "static"})
+    return {"pk": segment.pk}
+
+
+SEGMENT_DEFINITION: dict[str, Any] = {
+    "op": "and",
+    "rules": [{"field": "tags", "op": "has_any", "value": ["vip"]}],
+}
+
+
+OPERATIONS += [
+    Operation("segment-list", "GET", "segments.view_segment", 200),
+    Operation(
+        "segment-list",
+        "POST",
+        "segments.add_segment",
+        201,
+        body=lambda world: {"name": "New segment", "definition": SEGMENT_DEFINITION},
+    ),
+    Operation(
+        "segment-preview",
+        "POST",
+        "segments.view_segment",
+        200,
+        body=lambda world: {"definition": SEGMENT_DEFINITION},
+    ),
+    Operation("segment-detail", "GET", "segments.view_segment", 200, segment_pk),
+    Operation("segment-detail", "PATCH", "segments.change_segment", 200, segment_pk, edit("name")),
+    Operation("segment-detail", "DELETE", "segments.delete_segment", 204, segment_pk),
+    Operation("segment-customers", "GET", "segments.view_segment", 200, segment_pk),
+    Operation("segment-count", "GET", "segments.view_segment", 200, segment_pk),
+    Operation(
+        "segment-members-add",
+        "POST",
+        "segments.change_segment",
+        200,
+        static_list_pk,
+        lambda world: {"customer_ids": [world.customer.pk]},
+    ),
+    Operation(
+        "segment-members-remove",
+        "POST",
+        "segments.change_segment",
+        200,
+        static_list_pk,
+        lambda world: {"customer_ids": [world.customer.pk]},
+    ),
+    Operation(
+        "segment-freeze",
+        "POST",
+        "segments.add_segment",
+        201,
+        segment_pk,
+        lambda world: {"name": "Frozen VIPs"},
+    ),
+]
+# --- segments: operations above ---
+
+
+# --- campaigns: operations below ---
+def draft_campaign(world: World) -> dict[str, Any]:
+    """A draft made for the operation (campaigns are not part of the world)."""
+    from campaigns.services import campaign_create
+
+    campaign = campaign_create(
+        name="Permissions",
+        customer_ids=[world.customer.pk],
+        variants=[{"name": "A", "split": 100, "subject": "Hi", "body_text": "Hello"}],
+    )
+    return {"pk": campaign.pk}
+
+
+def sending_campaign(world: World) -> dict[str, Any]:
+    from campaigns.models import Campaign
+
+    kwargs = draft_campaign(world)
+    Campaign.objects.filter(pk=kwargs["pk"]).update(state="sending", started_at=timezone.now())
+    return kwargs
+
+
+def paused_campaign(world: World) -> dict[str, Any]:
+    from campaigns.models import Campaign
+
+    kwargs = sending_campaign(world)
+    Campaign.objects.filter(pk=kwargs["pk"]).update(state="paused")
+    return kwargs
+
+
+def new_campaign(world: World) -> dict[str, Any]:
+    return {
+        "name": "New",
+        "customer_ids": [world.customer.pk],
+        "variants": [{"name": "A", "split": 100, "subject": "Hi", "body_text": "Hello"}],
+    }
+
+
+OPERATIONS += [
+    Operation("campaign-list", "GET", "campaigns.view_campaign", 200),
+    Operation("campaign-list", "POST", "campaigns.add_campaign", 201, body=new_campaign),
+    Operation("campaign-detail", "GET", "campaigns.view_campaign", 200, draft_campaign),
+    Operation(
+        "campaign-detail", "PATCH", "campaigns.change_campaign", 200, draft_campaign, edit("name")
+    ),
+    Operation("campaign-detail", "DELETE", "campaigns.delete_campaign", 204, draft_campaign),
+    Operation(
+        "campaign-schedule",
+        "POST",
+        "campaigns.send_campaign",
+        200,
+        draft_campaign,
+        lambda world: {"scheduled_at": (timezone.now() + timedelta(days=1)).isoformat()},
+    ),
+    Operation("campaign-send-now", "POST", "campaigns.send_campaign", 200, draft_campaign),
+    Operation("campaign-pause", "POST", "campaigns.send_campaign", 200, sending_campaign),
+    Operation("campaign-resume", "POST", "campaigns.send_campaign", 200, paused_campaign),
+    Operation("campaign-cancel", "POST", "campaigns.send_campaign", 200, draft_campaign),
+    Operation("campaign-stats", "GET", "campaigns.view_campaign", 200, draft_campaign),
+    Operation(
+        "campaign-preview",
+        "GET",
+        "campaigns.view_campaign",
+        200,
+        draft_campaign,
+        lambda world: {"customer": world.customer.pk},
+    ),
+]
+# --- campaigns: operations above ---
 by_operation = pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.id)
 
 
