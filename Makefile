@@ -57,7 +57,7 @@ typecheck: install  ## mypy with the Django and DRF plugins
 check: lint typecheck test  ## Everything CI cares about
 
 bench: services  ## Measure the Celery pipelines side by side (BENCH_SCALE=100000); writes BENCHMARKS.md
-	$(PY) -m bench.run --scale $${BENCH_SCALE:-100000}
+	$(PY) -m bench.run --scale $${BENCH_SCALE:-100000} --segment-scale $${BENCH_SEGMENT_SCALE:-1000000}
 
 schema: install  ## Write the OpenAPI schema to docs/openapi.yaml
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

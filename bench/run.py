@@ -7,6 +7,10 @@ Scenarios (N = --scale, default 100,000):
 - `survey_invitations`: a bulk send of a survey to N customers, from the API's service call
   to the last email handed to the email backend (a backend that accepts everything: the
   provider's network is not measured).
+- `campaign_send`: an email campaign to N customers, from "send now" to the last message
+  handed to the email backend.
+- segment counts: three representative segments counted on --segment-scale customers
+  (default 1,000,000), in milliseconds.
 The ratio of the two rates is what matters: both ran on the same broker, the same worker
 settings and the same machine minutes apart. Results go to BENCHMARKS.md.
 """
@@ -61,10 +65,42 @@ def survey_invitations(count: int) -> Measurement:
     return Measurement("survey_invitations", count, time.monotonic() - started)
 
 
-SCENARIOS = {"celery_noop": celery_noop, "survey_invitations": survey_invitations}
+def campaign_send(count: int) -> Measurement:
+    from bench.campaigns import campaign_send_bench
+
+    return campaign_send_bench(count)
 
 
-def write_results(results: dict[str, Measurement], scale: int) -> str:
+SCENARIOS = {
+    "celery_noop": celery_noop,
+    "survey_invitations": survey_invitations,
+    "campaign_send": campaign_send,
+}
+
+
+def segment_counts(scale: int) -> list[Measurement]:
+    from bench.segments import segment_count_bench
+
+    return segment_count_bench(scale)
+
+
+def write_segment_results(measurements: list[Measurement], scale: int) -> str:
+    rows = [f"| `{m.name}` | {m.count:,} | {m.seconds * 1000:,.0f} |" for m in measurements]
+    return "\n".join(
+        [
+            f"### Segment counts on {scale:,} customers",
+            "",
+            "Median of 5 counts after a warm-up (bench/segments.py).",
+            "",
+            "| segment | customers matching | milliseconds |",
+            "| --- | ---: | ---: |",
+            *rows,
+            "",
+        ]
+    )
+
+
+def write_results(results: dict[str, Measurement], scale: int, extra: str = "") -> str:
     noop = results.get("celery_noop")
     rows = []
     for m in results.values():
@@ -82,6 +118,7 @@ def write_results(results: dict[str, Measurement], scale: int) -> str:
             "| --- | ---: | ---: | ---: | ---: |",
             *rows,
             "",
+            extra,
         ]
     )
     header = "# Benchmarks\n\nWritten by `make bench` (bench/run.py); the newest run first.\n\n"
@@ -94,6 +131,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=100_000)
     parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
+    parser.add_argument(
+        "--segment-scale",
+        type=int,
+        default=1_000_000,
+        help="Customers for the segment counts (0 skips them).",
+    )
     args = parser.parse_args()
 
     configure_environment()
@@ -113,7 +156,11 @@ def main() -> None:
             results[name] = SCENARIOS[name](args.scale)
             m = results[name]
             print(f"{name}: {m.count:,} in {m.seconds:.1f}s = {m.rate:,.0f}/s", file=sys.stderr)
-    print("\n" + write_results(results, args.scale))
+    extra = ""
+    if args.segment_scale:
+        print(f"\n== segment counts ({args.segment_scale:,} customers)", file=sys.stderr)
+        extra = write_segment_results(segment_counts(args.segment_scale), args.segment_scale)
+    print("\n" + write_results(results, args.scale, extra))
 
 
 if __name__ == "__main__":
