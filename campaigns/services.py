@@ -232,7 +232,7 @@ def variant_texts_from_template(
     if template is None:
         raise ApplicationError(f"Unknown message template {template_id}.", field=field)
     if template.channel != channel:
-        words = {Channel.EMAIL: "email", Channel.SMS: "SMS"}
+        words: dict[str, str] = {Channel.EMAIL: "email", Channel.SMS: "SMS"}
         raise ApplicationError(
             f"“{template.name}” is an {words[template.channel]} template; this campaign "
             f"sends {words.get(channel, channel)}.",

@@ -385,7 +385,7 @@ def _template_clean(data: dict[str, Any], *, exclude_pk: int | None = None) -> d
     from stages.models import Stage
 
     errors: dict[str, list[str]] = {}
-    cleaned = {name: data.get(name) for name in TEMPLATE_FIELDS_WRITABLE}
+    cleaned: dict[str, Any] = {name: data.get(name) for name in TEMPLATE_FIELDS_WRITABLE}
     for name in ("name", "subject", "body_text", "body_html"):
         value = cleaned[name]
         cleaned[name] = "" if value is None else str(value)

@@ -190,6 +190,7 @@ def test_enter_in_a_field_saves_rather_than_fills(browser):
     page = browser.get("/campaigns/new/").content.decode()
 
     form = page[page.index('<form method="post"') :]
-    first_submit = re.search(r"<button type=\"submit\"[^>]*>", form).group(0)
-    assert "fill_template" not in first_submit
+    first_submit = re.search(r"<button type=\"submit\"[^>]*>", form)
+    assert first_submit is not None
+    assert "fill_template" not in first_submit.group(0)
     assert 'name="fill_template"' in form

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 
 from automation.models import Step, StepState
 from automation.services import rule_create
@@ -256,7 +257,8 @@ def test_a_test_send_is_handed_to_the_workers_and_delivered_as_an_email(
     assert len(published) == 1
     [sent] = mail.outbox
     assert (sent.subject, sent.to) == ("[Test] Welcome, Ann", ["me@example.com"])
-    assert sent.alternatives[0][0].startswith("<p>Hi Ann</p>")
+    assert isinstance(sent, EmailMultiAlternatives)
+    assert str(sent.alternatives[0][0]).startswith("<p>Hi Ann</p>")
 
 
 # --- delete -------------------------------------------------------------------------------------
