@@ -94,10 +94,19 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         "Retry a message that failed",
         frozenset({ADMIN, SUPPORT, MARKETER}),
     ),
-    "messaging.view_messagetemplate": ("See message templates", frozenset(ROLES)),
+    "messaging.view_messagetemplate": (
+        "See message templates and preview them for a customer",
+        frozenset(ROLES),
+    ),
     "messaging.add_messagetemplate": ("Create message templates", frozenset({ADMIN, MARKETER})),
-    "messaging.change_messagetemplate": ("Edit message templates", frozenset({ADMIN, MARKETER})),
-    "messaging.delete_messagetemplate": ("Delete message templates", frozenset({ADMIN, MARKETER})),
+    "messaging.change_messagetemplate": (
+        "Edit message templates; send a test of one to oneself",
+        frozenset({ADMIN, MARKETER}),
+    ),
+    "messaging.delete_messagetemplate": (
+        "Delete message templates no automation rule sends",
+        frozenset({ADMIN, MARKETER}),
+    ),
     # --- surveys: entries below ---
     "surveys.view_survey": ("See surveys and their scores (NPS, CSAT, CES)", frozenset(ROLES)),
     "surveys.add_survey": ("Create surveys in the admin site", frozenset({ADMIN, SUPPORT})),

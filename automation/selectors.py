@@ -64,3 +64,19 @@ def step_counts_by_state(*, rule: Rule) -> dict[str, int]:
         .values_list("state", "n")
     )
     return {state: counts.get(state, 0) for state in StepState.values}
+
+
+def rules_using_template(*, template_id: int) -> QuerySet[Rule]:
+    """Rules with a "send template" action for the template, or a step still waiting to send
+    it (a step keeps the parameters it was created with, even after the rule changes)."""
+    in_actions = Q(
+        actions__contains=[{"type": "send_template", "params": {"template": template_id}}]
+    )
+    waiting = Q(
+        pk__in=Step.objects.filter(
+            action_type="send_template",
+            params__template=template_id,
+            state__in=[StepState.PENDING, StepState.RUNNING],
+        ).values("rule_id")
+    )
+    return Rule.objects.filter(in_actions | waiting).order_by("name", "id")

@@ -8,7 +8,7 @@ from django import forms
 
 from campaigns.models import AbMetric, Campaign
 from customers.models import Customer
-from messaging.models import Channel
+from messaging.models import Channel, MessageTemplate
 
 
 class CampaignForm(forms.Form):
@@ -54,7 +54,20 @@ class CampaignForm(forms.Form):
         return data
 
 
+class TemplateChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.name} ({obj.get_channel_display()})"
+
+
 class VariantForm(forms.Form):
+    template = TemplateChoiceField(
+        queryset=MessageTemplate.objects.order_by("name", "id"),
+        required=False,
+        label="Start from a template",
+        empty_label="(none)",
+        help_text="“Fill from template” copies its subject and bodies here, to edit freely; "
+        "on save, empty texts are taken from the chosen template.",
+    )
     name = forms.CharField(max_length=100, required=False)
     split = forms.IntegerField(min_value=0, max_value=100)
     subject = forms.CharField(max_length=300, required=False)

@@ -34,7 +34,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.html import strip_tags
 
 from campaigns.models import (
     MAX_ATTRIBUTION_DAYS,
@@ -54,7 +53,7 @@ from common.exceptions import ApplicationError
 from customers.models import Customer
 from messaging.models import Channel, MessageKind, OutboundMessage
 from messaging.services import message_enqueue, message_queue
-from messaging.templating import template_context, template_render
+from messaging.templating import Rendered, template_context, template_render_parts
 from stages.models import Direction, Stage
 
 if TYPE_CHECKING:
@@ -165,9 +164,15 @@ def _clean_variants(variants: list[dict[str, Any]], *, channel: str) -> list[dic
         where = f"variants[{index}]"
         if not isinstance(raw, dict):
             raise ApplicationError("Give each variant as an object.", field=where)
-        unknown = sorted(set(raw) - set(VARIANT_FIELDS) - {"id"})
+        unknown = sorted(set(raw) - set(VARIANT_FIELDS) - {"id", "template"})
         if unknown:
             raise ApplicationError(f"Unknown field '{unknown[0]}'.", field=f"{where}.{unknown[0]}")
+        if raw.get("template") is not None:
+            raw = {
+                **variant_texts_from_template(raw["template"], channel=channel, where=where),
+                **{name: value for name, value in raw.items() if name in VARIANT_TEXTS and value},
+                **{name: value for name, value in raw.items() if name not in VARIANT_TEXTS},
+            }
         name = str(raw.get("name") or "").strip() or chr(ord("A") + index)
         if name in names:
             raise ApplicationError(f"Two variants are named '{name}'.", field=f"{where}.name")
@@ -207,6 +212,33 @@ def _clean_variants(variants: list[dict[str, Any]], *, channel: str) -> list[dic
             field="variants",
         )
     return cleaned
+
+
+VARIANT_TEXTS = ("subject", "body_text", "body_html")
+
+
+def variant_texts_from_template(
+    template_id: Any, *, channel: str, where: str = "variants[0]"
+) -> dict[str, str]:
+    """A copy of a message template's texts to start a variant from (the variant keeps its
+    own copy: editing the template later does not change the campaign). The template's
+    channel must be the campaign's."""
+    from messaging.models import MessageTemplate
+
+    field = f"{where}.template"
+    if isinstance(template_id, bool) or not str(template_id).isdigit():
+        raise ApplicationError("Give the message template's id.", field=field)
+    template = MessageTemplate.objects.filter(pk=int(template_id)).first()
+    if template is None:
+        raise ApplicationError(f"Unknown message template {template_id}.", field=field)
+    if template.channel != channel:
+        words: dict[str, str] = {Channel.EMAIL: "email", Channel.SMS: "SMS"}
+        raise ApplicationError(
+            f"“{template.name}” is an {words[template.channel]} template; this campaign "
+            f"sends {words.get(channel, channel)}.",
+            field=field,
+        )
+    return {name: getattr(template, name) for name in VARIANT_TEXTS}
 
 
 def _clean_audience(*, segment: Any, customer_ids: list[int] | None) -> list[int] | None:
@@ -497,34 +529,27 @@ def campaigns_resume_stalled(*, older_than: timedelta = timedelta(minutes=5)) ->
 # --- rendering ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Rendered:
-    subject: str
-    body_text: str
-    body_html: str
-
-
 def campaign_render(
     *, campaign: Campaign, variant: Variant, customer: Customer, recipient_id: int | None = None
 ) -> Rendered:
     """The variant personalised for `customer` (sandboxed, HTML escaped). With a recipient,
     the HTML's links become tracking links and the open pixel is added."""
-    context = template_context(customer)
-    subject = template_render(variant.subject, context) if campaign.channel == Channel.EMAIL else ""
-    body_text = template_render(variant.body_text, context)
-    body_html = ""
-    if campaign.channel == Channel.EMAIL and variant.body_html:
-        body_html = template_render(variant.body_html, context, html=True)
-        if not body_text.strip():
-            body_text = strip_tags(body_html).strip()
-        if recipient_id is not None:
-            utm = {
-                "source": campaign.utm_source or campaign.channel,
-                "medium": campaign.channel,
-                "campaign": campaign.utm_campaign,
-            }
-            body_html = html_track(body_html, recipient_id=recipient_id, utm=utm)
-    return Rendered(subject=subject, body_text=body_text, body_html=body_html)
+    rendered = template_render_parts(
+        channel=campaign.channel,
+        subject=variant.subject,
+        body_text=variant.body_text,
+        body_html=variant.body_html,
+        context=template_context(customer),
+    )
+    if rendered.body_html and recipient_id is not None:
+        utm = {
+            "source": campaign.utm_source or campaign.channel,
+            "medium": campaign.channel,
+            "campaign": campaign.utm_campaign,
+        }
+        body_html = html_track(rendered.body_html, recipient_id=recipient_id, utm=utm)
+        rendered = Rendered(rendered.subject, rendered.body_text, body_html)
+    return rendered
 
 
 def campaign_preview(*, campaign: Campaign, variant: Variant, customer: Customer) -> Rendered:

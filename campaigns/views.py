@@ -67,6 +67,7 @@ from campaigns.services import (
     provider_event_record,
     tracking_click,
     tracking_open,
+    variant_texts_from_template,
 )
 from campaigns.tracking import PIXEL_GIF, click_from_token, recipient_id_from_open_token
 from common.exceptions import ApplicationError
@@ -164,11 +165,58 @@ class CampaignListView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
 
 def _variants_data(formset: Any) -> list[dict[str, Any]]:
-    return [
-        {k: v for k, v in form.cleaned_data.items() if k != "DELETE"}
-        for form in formset.forms
-        if form.cleaned_data and not form.cleaned_data.get("DELETE")
+    variants = []
+    for form in formset.forms:
+        if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+            continue
+        data = {k: v for k, v in form.cleaned_data.items() if k not in ("DELETE", "template")}
+        if form.cleaned_data.get("template") is not None:
+            data["template"] = form.cleaned_data["template"].pk
+        variants.append(data)
+    return variants
+
+
+VARIANT_FORM_FIELDS = ("name", "split", "subject", "body_text", "body_html", "DELETE")
+
+
+def _filled_from_template(
+    request: HttpRequest, index: int
+) -> tuple[CampaignForm, Any, ApplicationError | None]:
+    """The campaign form as posted (nothing saved), with variant `index`'s texts replaced
+    by a copy of its chosen template's — the "Fill from template" button."""
+    post = request.POST
+    initial = {name: post.get(name, "") for name in CampaignForm.base_fields}
+    try:
+        count = min(int(post.get("variants-TOTAL_FORMS", "1")), 10)
+    except ValueError:
+        count = 1
+    variants = [
+        {
+            name: post.get(f"variants-{i}-{name}", "")
+            for name in VARIANT_FORM_FIELDS
+            if f"variants-{i}-{name}" in post
+        }
+        for i in range(max(count, 1))
     ]
+    error = None
+    if 0 <= index < len(variants):
+        chosen = post.get(f"variants-{index}-template", "")
+        try:
+            if not chosen:
+                raise ApplicationError(
+                    "Choose a template to fill from.", field=f"variants[{index}].template"
+                )
+            texts = variant_texts_from_template(
+                chosen, channel=post.get("channel", ""), where=f"variants[{index}]"
+            )
+        except ApplicationError as exc:
+            error = exc
+            variants[index]["template"] = chosen
+        else:
+            variants[index].update(texts)
+    form = CampaignForm(initial=initial)
+    formset = VariantFormSet(prefix="variants", initial=variants)
+    return form, formset, error
 
 
 def _form_error(form: Any, formset: Any, error: ApplicationError) -> None:
@@ -218,6 +266,12 @@ class CampaignFormView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         campaign = _campaign(pk) if pk else None
+        fill = request.POST.get("fill_template", "")
+        if fill.isdigit():
+            form, formset, error = _filled_from_template(request, int(fill))
+            if error is not None:
+                messages.error(request, error.message)
+            return self._render(request, form, formset, campaign, status=200 if not error else 400)
         form = CampaignForm(request.POST)
         formset = VariantFormSet(request.POST, prefix="variants")
         if form.is_valid() and formset.is_valid():

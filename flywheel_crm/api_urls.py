@@ -13,6 +13,7 @@ from consent.api import urls as consent_api_urls
 from customers.api.views import CustomerDetailApi, CustomerListCreateApi, CustomerTimelineApi
 from interactions.api import urls as interaction_urls
 from leadforms.api import urls as leadform_api_urls
+from messaging.api import urls as messaging_api_urls
 from segments.api import urls as segment_api_urls
 from stages.api.views import (
     CustomerTransitionListCreateApi,
@@ -73,4 +74,5 @@ urlpatterns = [
     *consent_api_urls.urlpatterns,
     *leadform_api_urls.urlpatterns,
     *campaign_api_urls.urlpatterns,
+    *messaging_api_urls.urlpatterns,
 ]

@@ -17,7 +17,7 @@ urlpatterns = [
     path("", include("surveys.urls")),
     path("automation/", include("automation.urls")),
     path("webhooks/", include("webhooks.urls")),
-    path("outbox/", include("messaging.urls")),
+    path("", include("messaging.urls")),
     path("segments/", include("segments.urls")),
     path("", include("consent.urls")),
     path("", include("leadforms.urls")),

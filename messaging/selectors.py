@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from messaging.models import OutboundMessage
+from messaging.models import MessageTemplate, OutboundMessage
 
 
 def message_list(
@@ -17,3 +17,8 @@ def message_list(
     if channel:
         messages = messages.filter(channel=channel)
     return messages
+
+
+def template_list() -> QuerySet[MessageTemplate]:
+    """Every message template, by name (messaging.filters.TemplateFilter narrows it)."""
+    return MessageTemplate.objects.order_by("name", "id")

@@ -30,7 +30,12 @@ from common.exceptions import ApplicationError
 from customers.models import Customer
 from messaging.models import Channel, MessageKind, MessageState, MessageTemplate, OutboundMessage
 from messaging.sms import get_sms_backend
-from messaging.templating import template_context, template_render
+from messaging.templating import (
+    Rendered,
+    template_context,
+    template_problems,
+    template_render_parts,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -339,20 +344,201 @@ def message_send_template(
     *, template: MessageTemplate, customer: Customer, idempotency_key: str
 ) -> tuple[OutboundMessage, bool]:
     """Personalise `template` for `customer` and queue it (once per `idempotency_key`)."""
-    context = template_context(customer)
     if template.channel == Channel.EMAIL:
         to = customer.email
     else:
         to = customer.phone
         if not to:
             raise ApplicationError("The customer has no phone number for an SMS.", field="phone")
+    rendered = template_preview(template=template, customer=customer)
     return message_queue(
         channel=template.channel,
         kind=template.kind,
         to=to,
-        subject=template_render(template.subject, context),
-        body_text=template_render(template.body_text, context),
-        body_html=template_render(template.body_html, context, html=True),
+        subject=rendered.subject,
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
         idempotency_key=idempotency_key,
         customer=customer,
     )
+
+
+# --- the template library -----------------------------------------------------------------------
+
+TEMPLATE_FIELDS_WRITABLE = ("name", "channel", "kind", "subject", "body_text", "body_html")
+
+
+class TemplateInvalidError(ApplicationError):
+    """A template that cannot be saved; `errors` holds every problem, by field."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        field, messages = next(iter(errors.items()))
+        super().__init__(messages[0], field=field)
+        self.errors = errors
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {field: list(messages) for field, messages in self.errors.items()}
+
+
+def _template_clean(data: dict[str, Any], *, exclude_pk: int | None = None) -> dict[str, Any]:
+    """Validate a whole template; raises TemplateInvalidError naming every field at fault."""
+    from stages.models import Stage
+
+    errors: dict[str, list[str]] = {}
+    cleaned: dict[str, Any] = {name: data.get(name) for name in TEMPLATE_FIELDS_WRITABLE}
+    for name in ("name", "subject", "body_text", "body_html"):
+        value = cleaned[name]
+        cleaned[name] = "" if value is None else str(value)
+    cleaned["name"] = cleaned["name"].strip()
+    cleaned["subject"] = cleaned["subject"].strip()
+    if not cleaned["name"]:
+        errors.setdefault("name", []).append("Give the template a name.")
+    elif len(cleaned["name"]) > 200:
+        errors.setdefault("name", []).append("Keep the name to 200 characters.")
+    else:
+        taken = MessageTemplate.objects.filter(name__iexact=cleaned["name"])
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            errors.setdefault("name", []).append(
+                f"A template named '{cleaned['name']}' already exists."
+            )
+    if cleaned["channel"] not in Channel.values:
+        errors.setdefault("channel", []).append("Choose email or sms.")
+    if cleaned["kind"] not in MessageKind.values:
+        errors.setdefault("kind", []).append("Choose marketing or transactional.")
+    if len(cleaned["subject"]) > 300:
+        errors.setdefault("subject", []).append("Keep the subject to 300 characters.")
+    if cleaned["channel"] == Channel.SMS:
+        if cleaned["subject"]:
+            errors.setdefault("subject", []).append("An SMS has no subject: leave it empty.")
+        if cleaned["body_html"].strip():
+            errors.setdefault("body_html", []).append("An SMS has no HTML body: leave it empty.")
+        if not cleaned["body_text"].strip():
+            errors.setdefault("body_text", []).append("An SMS needs a text.")
+    elif cleaned["channel"] == Channel.EMAIL:
+        if not cleaned["subject"]:
+            errors.setdefault("subject", []).append("An email needs a subject.")
+        if not cleaned["body_text"].strip():
+            errors.setdefault("body_text", []).append(
+                "An email needs a plain-text body (for mail apps that do not show HTML)."
+            )
+    stage_slugs = set(Stage.objects.values_list("slug", flat=True))
+    for name in ("subject", "body_text", "body_html"):
+        for problem in template_problems(cleaned[name], stage_slugs=stage_slugs):
+            errors.setdefault(name, []).append(problem)
+    if errors:
+        raise TemplateInvalidError(errors)
+    return cleaned
+
+
+def template_create(
+    *,
+    name: str,
+    body_text: str,
+    channel: str = Channel.EMAIL,
+    kind: str = MessageKind.MARKETING,
+    subject: str = "",
+    body_html: str = "",
+) -> MessageTemplate:
+    """Save a new template once it is valid: known fields only, balanced stage and phase
+    blocks, an email with a subject and a text body, an SMS with a text alone."""
+    cleaned = _template_clean(
+        {
+            "name": name,
+            "channel": channel,
+            "kind": kind,
+            "subject": subject,
+            "body_text": body_text,
+            "body_html": body_html,
+        }
+    )
+    try:
+        with transaction.atomic():
+            return MessageTemplate.objects.create(**cleaned)
+    except IntegrityError:  # the same name saved at the same moment
+        raise TemplateInvalidError(
+            {"name": [f"A template named '{cleaned['name']}' already exists."]}
+        ) from None
+
+
+def template_update(*, template: MessageTemplate, data: dict[str, Any]) -> MessageTemplate:
+    """Change some of a template's fields; the result is validated whole."""
+    unknown = sorted(set(data) - set(TEMPLATE_FIELDS_WRITABLE))
+    if unknown:
+        raise ApplicationError(f"Unknown field '{unknown[0]}'.", field=unknown[0])
+    try:
+        with transaction.atomic():
+            locked = MessageTemplate.objects.select_for_update().get(pk=template.pk)
+            merged = {name: getattr(locked, name) for name in TEMPLATE_FIELDS_WRITABLE}
+            merged.update(data)
+            cleaned = _template_clean(merged, exclude_pk=locked.pk)
+            for name, value in cleaned.items():
+                setattr(locked, name, value)
+            locked.save()
+    except IntegrityError:
+        raise TemplateInvalidError(
+            {"name": ["A template with this name already exists."]}
+        ) from None
+    return locked
+
+
+def template_delete(*, template: MessageTemplate) -> None:
+    """Delete a template no automation rule uses; otherwise say which rules do."""
+    from automation.selectors import rules_using_template
+
+    with transaction.atomic():
+        locked = MessageTemplate.objects.select_for_update().get(pk=template.pk)
+        rules = list(rules_using_template(template_id=locked.pk)[:6])
+        if rules:
+            names = ", ".join(f"“{rule.name}”" for rule in rules[:5])
+            more = " and others" if len(rules) > 5 else ""
+            rule_word = "rule" if len(rules) == 1 else "rules"
+            raise ApplicationError(
+                f"The automation {rule_word} {names}{more} send this template; change or "
+                "delete them first.",
+                field="template",
+            )
+        locked.delete()
+
+
+def template_preview(*, template: MessageTemplate, customer: Customer) -> Rendered:
+    """The template as `customer` would receive it (before any unsubscribe footer)."""
+    return template_render_parts(
+        channel=template.channel,
+        subject=template.subject,
+        body_text=template.body_text,
+        body_html=template.body_html,
+        context=template_context(customer),
+    )
+
+
+def template_test_send(
+    *, template: MessageTemplate, customer: Customer, to: str
+) -> OutboundMessage:
+    """Email the template, personalised for `customer`, to `to` (the user's own address),
+    with "[Test]" before its subject. An SMS template's text comes by email too (users have
+    no phone number here). Transactional, so consent rules never hold back a self-test; each
+    call is a new message."""
+    import uuid
+
+    if "@" not in (to or ""):
+        raise ApplicationError(
+            "Your user has no email address to send the test to; add one to your account.",
+            field="to",
+        )
+    rendered = template_preview(template=template, customer=customer)
+    if template.channel == Channel.SMS:
+        subject = f"[Test] SMS “{template.name}”"
+    else:
+        subject = f"[Test] {rendered.subject}"
+    message, _ = message_queue(
+        channel=Channel.EMAIL,
+        kind=MessageKind.TRANSACTIONAL,
+        to=to.strip(),
+        subject=subject[:300],
+        body_text=rendered.body_text,
+        body_html=rendered.body_html,
+        idempotency_key=f"template-test:{template.pk}:{uuid.uuid4().hex}",
+    )
+    return message

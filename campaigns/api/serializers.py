@@ -21,9 +21,17 @@ class VariantSerializer(serializers.ModelSerializer):
     """One variant: its name, its split (percent; a campaign's splits add up to 100) and its
     texts, personalised with `{{ field }}` and stage/phase blocks (docs/api.md)."""
 
+    template = serializers.IntegerField(
+        required=False,
+        write_only=True,
+        help_text="Start from this message template: its subject and bodies are copied into "
+        "the variant (texts given alongside take precedence). Its channel must be the "
+        "campaign's; the variant keeps its own copy.",
+    )
+
     class Meta:
         model = Variant
-        fields = ["id", "name", "split", "subject", "body_text", "body_html"]
+        fields = ["id", "name", "split", "subject", "body_text", "body_html", "template"]
         read_only_fields = ["id"]
         extra_kwargs = {
             "name": {"required": False},

@@ -606,6 +606,58 @@ OPERATIONS += [
     ),
 ]
 # --- campaigns: operations above ---
+
+
+# --- message templates: operations below ---
+def message_template(world: World) -> dict[str, Any]:
+    """A template made for the operation (templates are not part of the world)."""
+    from messaging.services import template_create
+
+    template = template_create(
+        name=f"Permissions {next(_emails)}", subject="Hi {{ first_name }}", body_text="Hello"
+    )
+    return {"pk": template.pk}
+
+
+OPERATIONS += [
+    Operation("template-list", "GET", "messaging.view_messagetemplate", 200),
+    Operation(
+        "template-list",
+        "POST",
+        "messaging.add_messagetemplate",
+        201,
+        body=lambda world: {"name": "New", "subject": "Hi", "body_text": "Hello"},
+    ),
+    Operation("template-detail", "GET", "messaging.view_messagetemplate", 200, message_template),
+    Operation(
+        "template-detail",
+        "PATCH",
+        "messaging.change_messagetemplate",
+        200,
+        message_template,
+        edit("name"),
+    ),
+    Operation(
+        "template-detail", "DELETE", "messaging.delete_messagetemplate", 204, message_template
+    ),
+    Operation(
+        "template-preview",
+        "POST",
+        "messaging.view_messagetemplate",
+        200,
+        message_template,
+        lambda world: {"customer": world.customer.pk},
+    ),
+    Operation(
+        "template-test-send",
+        "POST",
+        "messaging.change_messagetemplate",
+        202,
+        message_template,
+        lambda world: {"customer": world.customer.pk},
+    ),
+]
+# --- message templates: operations above ---
 by_operation = pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.id)
 
 

@@ -615,6 +615,91 @@ def demo_rules_ensure() -> list[str]:
     return created
 
 
+# --- demo message templates ----------------------------------------------------------------
+
+DEMO_TEMPLATES: tuple[dict[str, str], ...] = (
+    {
+        "name": "Welcome",
+        "channel": "email",
+        "kind": "marketing",
+        "subject": 'Welcome, {{ first_name|default:"there" }}',
+        "body_text": (
+            'Hi {{ first_name|default:"there" }},\n\n'
+            'Thanks for your interest. {{ owner_name|default:"Our team" }} is your contact '
+            "here: reply to this email with any question.\n"
+            "[[stage:awareness]]\nOur getting-started guides walk you through the first "
+            "steps.\n[[/stage]]"
+            "[[stage:evaluation]]\nComparing options? Ask for a demo tailored to "
+            '{{ company|default:"your team" }}.\n[[/stage]]'
+            "[[phase:delight]]\nThank you for being a customer.\n[[/phase]]"
+            "\nThe Flywheel team\n"
+        ),
+        "body_html": (
+            '<p>Hi {{ first_name|default:"there" }},</p>'
+            '<p>Thanks for your interest. {{ owner_name|default:"Our team" }} is your contact '
+            "here: reply to this email with any question.</p>"
+            "[[stage:awareness]]<p>Our getting-started guides walk you through the first "
+            "steps.</p>[[/stage]]"
+            "[[stage:evaluation]]<p>Comparing options? Ask for a demo tailored to "
+            '{{ company|default:"your team" }}.</p>[[/stage]]'
+            "[[phase:delight]]<p>Thank you for being a customer.</p>[[/phase]]"
+            "<p>The Flywheel team</p>"
+        ),
+    },
+    {
+        "name": "Referral ask",
+        "channel": "email",
+        "kind": "marketing",
+        "subject": 'Know someone who would like us too, {{ first_name|default:"friend" }}?',
+        "body_text": (
+            'Hi {{ first_name|default:"there" }},\n\n'
+            "[[stage:advocacy]]Thank you for spreading the word already. [[/stage]]"
+            "If a friend or colleague could use what you use, send them your link:\n\n"
+            "{{ referral_link }}\n\n"
+            'They get a warm welcome, and {{ owner_name|default:"we" }} will take good care '
+            "of them.\n"
+        ),
+        "body_html": (
+            '<p>Hi {{ first_name|default:"there" }},</p>'
+            "[[stage:advocacy]]<p>Thank you for spreading the word already.</p>[[/stage]]"
+            "<p>If a friend or colleague could use what you use, send them your link:</p>"
+            '<p><a href="{{ referral_link }}">{{ referral_link }}</a></p>'
+            '<p>They get a warm welcome, and {{ owner_name|default:"we" }} will take good '
+            "care of them.</p>"
+        ),
+    },
+    {
+        "name": "Call reminder (SMS)",
+        "channel": "sms",
+        "kind": "transactional",
+        "subject": "",
+        "body_text": (
+            'Hi {{ first_name|default:"there" }}, {{ owner_name|default:"your contact" }} '
+            "from Flywheel will call you tomorrow as agreed. Reply to move it."
+        ),
+        "body_html": "",
+    },
+)
+
+
+def demo_templates_ensure() -> list[str]:
+    """Create the demo's message templates that are missing (by name); returns those created.
+
+    A welcome email with a block per stage, a referral ask meant for Delight, an SMS
+    reminder: examples of each syntax for a marketer to start from.
+    """
+    from messaging.models import MessageTemplate
+    from messaging.services import template_create
+
+    created = []
+    for spec in DEMO_TEMPLATES:
+        if MessageTemplate.objects.filter(name__iexact=spec["name"]).exists():
+            continue
+        template_create(**spec)
+        created.append(spec["name"])
+    return created
+
+
 # --- writing through the services -----------------------------------------------------------
 
 
@@ -755,9 +840,12 @@ class Command(BaseCommand):
         )
         # After the history: the rules must act on what happens next, not on the seeded past.
         rules = demo_rules_ensure()
+        templates = demo_templates_ensure()
         elapsed = time.monotonic() - started
         if verbose and rules:
             self.stdout.write("Demo automation rules: " + "; ".join(rules) + ".")
+        if verbose and templates:
+            self.stdout.write("Demo message templates: " + "; ".join(templates) + ".")
 
         if verbose:
             self._report(
