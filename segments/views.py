@@ -159,7 +159,11 @@ class SegmentDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         segment = get_object_or_404(Segment, pk=pk)
-        segment_delete(segment=segment)
+        try:
+            segment_delete(segment=segment)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return HttpResponseRedirect(reverse("segments:detail", args=[segment.pk]))
         messages.success(request, f"The segment '{segment.name}' is deleted.")
         return HttpResponseRedirect(reverse("segments:list"))
 

@@ -136,7 +136,9 @@ class SegmentDetailApi(APIView):
 
     @extend_schema(
         operation_id="segments_destroy",
-        responses={204: None, **error_responses(401, 403, 404)},
+        responses={204: None, **error_responses(400, 401, 403, 404)},
+        description="A segment that automation rules' conditions, campaigns or bulk survey "
+        "sends in progress use is not deleted: a 400 on `segment` naming them.",
     )
     def delete(self, request: Request, pk: int) -> Response:
         segment_delete(segment=_segment(pk))
