@@ -22,6 +22,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -198,7 +199,7 @@ class CustomerExportView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     permission_required = ("customers.view_customer", "customers.export_customer")
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: HttpRequest) -> HttpResponseBase:
         filterset = CustomerListFilter(request.GET or None, queryset=Customer.objects.all())
         if filterset.is_bound and not filterset.is_valid():
             return CustomerListView.as_view()(request)

@@ -76,9 +76,10 @@ def test_progress_moves_chunk_by_chunk_as_with_filters(customer_factory, surveys
         customer_factory(tags=["vip"])
     batch = survey_send_bulk(survey=surveys["csat"], segment=vips, sent_by=None)
 
-    batch = survey_batch_step(batch_id=batch.pk, chunk_size=2)
+    stepped = survey_batch_step(batch_id=batch.pk, chunk_size=2)
 
-    assert (batch.state, batch.processed, batch.percent) == ("sending", 2, 40)
+    assert stepped is not None
+    assert (stepped.state, stepped.processed, stepped.percent) == ("sending", 2, 40)
 
 
 def test_a_static_list_is_sent_to_its_members(customer_factory, surveys) -> None:
