@@ -28,6 +28,7 @@ from segments.selectors import (
     segment_customers,
     segment_list,
     segment_preview,
+    segment_users,
 )
 from segments.services import (
     segment_create,
@@ -142,6 +143,7 @@ class SegmentDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "count": count,
             "customers": first,
             "sources": segment_list().exclude(pk=segment.pk),
+            "users": segment_users(segment),
         }
         return render(request, "segments/segment_detail.html", context)
 

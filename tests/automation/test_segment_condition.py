@@ -252,7 +252,10 @@ def test_the_dashboard_refuses_to_delete_a_used_segment_and_says_why(
     make_rule(name="Thank VIP buyers", conditions={"segment": vips.pk})
     client.force_login(marketer)
 
+    detail = client.get(reverse("segments:detail", args=[vips.pk]))
     response = client.post(reverse("segments:delete", args=[vips.pk]), follow=True)
+
+    assert "In use by automation rules: “Thank VIP buyers”." in detail.content.decode()
 
     assert response.redirect_chain == [(reverse("segments:detail", args=[vips.pk]), 302)]
     assert "is in use (automation rules: “Thank VIP buyers”)" in response.content.decode()

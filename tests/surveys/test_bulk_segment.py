@@ -246,12 +246,15 @@ def test_the_bulk_form_previews_then_sends_to_a_segment(
     customer_factory()
     client = client_for(marketer)
 
-    page = client.get(reverse("surveys:bulk"))
+    segment_page = client.get(reverse("segments:detail", args=[vips.pk]))
+    page = client.get(reverse("surveys:bulk"), {"segment": vips.pk})
     preview = client.get(
         reverse("surveys:bulk"), {"survey": surveys["nps"].pk, "segment": vips.pk, "preview": "1"}
     )
 
-    assert f'<option value="{vips.pk}">VIPs</option>' in page.content.decode()
+    link = f'href="{reverse("surveys:bulk")}?segment={vips.pk}"'
+    assert link in segment_page.content.decode()
+    assert f'<option value="{vips.pk}" selected>VIPs</option>' in page.content.decode()
     assert preview.status_code == 200
     html = preview.content.decode()
     assert "to <strong>3</strong> customers in the segment <strong>VIPs</strong>" in html
