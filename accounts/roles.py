@@ -41,6 +41,10 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         "Move a customer to another stage",
         frozenset(ROLES),
     ),
+    "customers.export_customer": (
+        "Export the customer list, with its filters, as CSV",
+        frozenset({ADMIN, MARKETER}),
+    ),
     "stages.view_stage": (
         "See the stages",
         frozenset(ROLES),

@@ -8,14 +8,18 @@ The conditions are a JSON object; every key given must hold (AND):
      "tags_any": ["newsletter", "webinar"],  # has at least one of these
      "tags_none": ["churned"],               # has none of these
      "attributes": {"plan": "pro"},          # each custom attribute equals this value
-     "owner": 7 | "none" | "any"}            # owned by user 7, by nobody, by somebody
+     "owner": 7 | "none" | "any",            # owned by user 7, by nobody, by somebody
+     "segment": 12}                          # is in saved segment 12 now (dynamic or list)
 
 The same filter decides whether a rule applies when its event happens and again when its
-first action is due, in SQL either way (one query per rule, or one per sweep batch).
+first action is due, in SQL either way (one query per rule, or one per sweep batch). A
+segment is compiled into the same query as an IN-subquery (segments.selectors), so it is
+evaluated at that moment: whoever matches its rules, or is on its list, then.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -23,11 +27,25 @@ from django.db.models import Q
 
 from customers.models import MAX_TAG_LENGTH, Customer
 from customers.services import normalize_tags
+from segments.definition import DefinitionInvalidError
+from segments.models import Segment
+from segments.selectors import segment_customers
 from stages.models import Phase, Stage
+
+logger = logging.getLogger(__name__)
 
 Errors = dict[str, list[str]]
 
-CONDITION_KEYS = ("stages", "phases", "tags_all", "tags_any", "tags_none", "attributes", "owner")
+CONDITION_KEYS = (
+    "stages",
+    "phases",
+    "tags_all",
+    "tags_any",
+    "tags_none",
+    "attributes",
+    "owner",
+    "segment",
+)
 OWNER_NONE = "none"
 OWNER_ANY = "any"
 
@@ -108,7 +126,31 @@ def conditions_validate(conditions: Any, *, field: str = "conditions") -> tuple[
             clean["owner"] = owner
         else:
             _add(errors, f"{field}.owner", "Give a user id, 'none' (no owner) or 'any'.")
+
+    if "segment" in conditions and conditions["segment"] not in (None, ""):
+        segment = conditions["segment"]
+        if not isinstance(segment, int) or isinstance(segment, bool):
+            _add(errors, f"{field}.segment", "Give a segment's id.")
+        elif not Segment.objects.filter(pk=segment).exists():
+            _add(errors, f"{field}.segment", f"There is no segment {segment}.")
+        else:
+            clean["segment"] = segment
     return clean, errors
+
+
+def _segment_q(segment_id: int) -> Q:
+    """Customers in the segment now, as an IN-subquery. A segment that is gone (deleting one
+    a rule uses is refused, so only in a race) or whose rules no longer validate (a stage
+    they name was deleted) matches nobody: a condition never widens to everyone."""
+    segment = Segment.objects.filter(pk=segment_id).first()
+    if segment is None:
+        logger.warning("Automation condition names segment %s, which does not exist", segment_id)
+        return Q(pk__in=[])
+    try:
+        return Q(pk__in=segment_customers(segment).values("pk"))
+    except DefinitionInvalidError as error:
+        logger.warning("Segment %s no longer validates: %s", segment_id, error.as_dict())
+        return Q(pk__in=[])
 
 
 def conditions_q(conditions: dict[str, Any]) -> Q:
@@ -133,6 +175,8 @@ def conditions_q(conditions: dict[str, Any]) -> Q:
         q &= Q(owner__isnull=False)
     elif owner is not None:
         q &= Q(owner_id=owner)
+    if conditions.get("segment") is not None:
+        q &= _segment_q(conditions["segment"])
     return q
 
 
@@ -163,4 +207,9 @@ def conditions_describe(conditions: dict[str, Any]) -> str:
         parts.append("has an owner")
     elif owner is not None:
         parts.append(f"owned by user {owner}")
+    if conditions.get("segment") is not None:
+        name = Segment.objects.filter(pk=conditions["segment"]).values_list("name", flat=True)
+        parts.append(
+            f"in segment “{name[0]}”" if name else f"in segment {conditions['segment']} (deleted)"
+        )
     return "; ".join(parts) or "every customer"

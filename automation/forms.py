@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from automation.models import Rule, TriggerType
 from automation.triggers import PURCHASE_KINDS, SURVEY_SCALES
 from interactions.models import Outcome
+from segments.selectors import segment_list
 from stages.models import Phase, Stage
 
 ACTIONS_EXAMPLE = """[
@@ -53,6 +54,7 @@ CONDITION_FIELDS = {
     "tags_none": "tags_none",
     "attributes": "attributes",
     "owner": "owner",
+    "segment": "segment",
 }
 
 
@@ -127,6 +129,11 @@ class RuleForm(forms.Form):
         help_text='A JSON object, like {"plan": "pro"}.',
     )
     owner = forms.ChoiceField(required=False, label="Owner")
+    segment = forms.ChoiceField(
+        required=False,
+        label="In segment",
+        help_text="The customer is in this saved segment (or on this list) at that moment.",
+    )
 
     delay_minutes = forms.IntegerField(
         min_value=0,
@@ -151,6 +158,13 @@ class RuleForm(forms.Form):
             ("any", "Has an owner"),
             ("none", "Has no owner"),
             *[(str(user.pk), user.get_username()) for user in users],
+        ]
+        self.fields["segment"].choices = [  # type: ignore[attr-defined]
+            ("", "Any customer"),
+            *[
+                (str(s.pk), s.name if s.is_dynamic else f"{s.name} (static list)")
+                for s in segment_list()
+            ],
         ]
 
     @staticmethod
@@ -181,6 +195,7 @@ class RuleForm(forms.Form):
                 else ""
             ),
             "owner": "" if owner is None else str(owner),
+            "segment": str(conditions.get("segment") or ""),
             "delay_minutes": rule.delay_minutes,
             "actions": json.dumps(rule.actions, indent=2, ensure_ascii=False),
         }
@@ -237,6 +252,8 @@ class RuleForm(forms.Form):
         owner = data["owner"]
         if owner:
             conditions["owner"] = int(owner) if owner.isdigit() else owner
+        if data["segment"]:
+            conditions["segment"] = int(data["segment"])
         return {
             "name": data["name"],
             "is_active": data["is_active"],

@@ -38,6 +38,7 @@ from automation.triggers import TRIGGERS, idle_event_key
 from common.exceptions import ApplicationError
 from common.validators import validate_no_nul
 from customers.models import Customer
+from segments.models import Segment
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -215,7 +216,22 @@ def rule_create(
         delay_minutes=delay_minutes,
         actions=actions,
     )
-    return Rule.objects.create(is_active=bool(is_active), created_by=created_by, **clean)
+    with transaction.atomic():
+        _lock_segment(clean["conditions"])
+        return Rule.objects.create(is_active=bool(is_active), created_by=created_by, **clean)
+
+
+def _lock_segment(conditions: dict[str, Any]) -> None:
+    """Hold the row of the segment the conditions name until the rule is saved.
+
+    segments.services.segment_delete takes the same lock before it looks for the rules that
+    use the segment, so a rule cannot come to name a segment deleted at the same moment.
+    """
+    segment_id = conditions.get("segment")
+    if segment_id is None:
+        return
+    if Segment.objects.select_for_update().filter(pk=segment_id).values("pk").first() is None:
+        raise RuleInvalidError({"conditions.segment": [f"There is no segment {segment_id}."]})
 
 
 RULE_FIELDS = ("name", "trigger_type", "trigger_config", "conditions", "delay_minutes", "actions")
@@ -232,6 +248,7 @@ def rule_update(*, rule: Rule, data: dict[str, Any]) -> Rule:
         merged["trigger_config"] = data.get("trigger_config", {})
     clean = rule_validate(**merged)
     with transaction.atomic():
+        _lock_segment(clean["conditions"])
         for field, value in clean.items():
             setattr(rule, field, value)
         rule.save()

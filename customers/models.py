@@ -93,7 +93,10 @@ class Customer(TimeStampedModel):
                 name="customer_search_trgm",
             ),
         ]
-        permissions = [("move_customer", "Can move a customer between stages")]
+        permissions = [
+            ("move_customer", "Can move a customer between stages"),
+            ("export_customer", "Can export the customer list as CSV"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email

@@ -69,3 +69,29 @@ def segment_preview(segment: Segment, *, limit: int = PREVIEW_LIMIT) -> tuple[in
     first = list(customers.select_related("stage", "owner").order_by("-id")[:limit])
     count = len(first) if len(first) < limit else customers.count()
     return count, first
+
+
+def segment_users(segment: Segment) -> dict[str, list[str]]:
+    """What depends on the segment right now, by kind: the automation rules whose conditions
+    name it, the campaigns that target it, and the bulk survey sends still working through it.
+
+    Deleting a segment any of these use is refused (segments.services.segment_delete). The
+    other apps depend on segments, not the reverse: their models are imported here, locally.
+    """
+    from automation.models import Rule
+    from campaigns.models import Campaign
+    from surveys.models import SurveyBatch
+
+    rules = Rule.objects.filter(conditions__segment=segment.pk).order_by("name", "id")
+    campaigns = Campaign.objects.filter(segment=segment).order_by("name", "id")
+    sending = SurveyBatch.objects.filter(segment=segment).exclude(
+        state__in=[SurveyBatch.State.DONE, SurveyBatch.State.FAILED]
+    )
+    users = {
+        "automation rules": [f"“{name}”" for name in rules.values_list("name", flat=True)],
+        "campaigns": [f"“{name}”" for name in campaigns.values_list("name", flat=True)],
+        "bulk survey sends in progress": [
+            f"#{pk}" for pk in sending.order_by("pk").values_list("pk", flat=True)
+        ],
+    }
+    return {kind: names for kind, names in users.items() if names}

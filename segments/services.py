@@ -12,12 +12,14 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
+from common.exceptions import ApplicationError
 from customers.models import Customer
 from segments.definition import DefinitionInvalidError, definition_validate
 from segments.models import Segment, SegmentKind, SegmentMember
-from segments.selectors import definition_customers, segment_customers
+from segments.selectors import definition_customers, segment_customers, segment_users
 
 MAX_MEMBER_IDS = 10_000  # ids in one add/remove request
 
@@ -114,9 +116,35 @@ def segment_update(*, segment: Segment, data: dict[str, Any]) -> Segment:
     return segment
 
 
+class SegmentInUseError(ApplicationError):
+    """A segment that rules, campaigns or running bulk sends still use: it cannot go."""
+
+
+@transaction.atomic
 def segment_delete(*, segment: Segment) -> None:
-    """Delete a segment (and a static list's memberships; the customers stay)."""
-    segment.delete()
+    """Delete a segment (and a static list's memberships; the customers stay).
+
+    Refused with SegmentInUseError (on `segment`, naming them) while an automation rule's
+    conditions, a campaign or a bulk survey send in progress uses it. The segment's row is
+    locked first; saving a rule or starting a bulk send on the segment takes the same lock,
+    so neither can slip in between the check and the delete.
+    """
+    locked = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+    if locked is None:
+        return
+    users = segment_users(locked)
+    if users:
+        listed = "; ".join(f"{kind}: {', '.join(names)}" for kind, names in users.items())
+        raise SegmentInUseError(
+            f"The segment “{locked.name}” is in use ({listed}). Change or delete those first.",
+            field="segment",
+        )
+    try:
+        locked.delete()
+    except ProtectedError as exc:  # a campaign chose it since the check above
+        raise SegmentInUseError(
+            f"The segment “{locked.name}” is in use by a campaign.", field="segment"
+        ) from exc
 
 
 def _require_static(segment: Segment) -> None:

@@ -7,8 +7,6 @@ shown on the field it names (definition errors with their path).
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -20,6 +18,7 @@ from django.urls import reverse
 from django.views import View
 
 from common.exceptions import ApplicationError
+from customers.exports import customers_csv_response
 from segments.definition import EXAMPLE_JSON, DefinitionInvalidError
 from segments.forms import SegmentForm
 from segments.models import Segment, SegmentKind
@@ -29,6 +28,7 @@ from segments.selectors import (
     segment_customers,
     segment_list,
     segment_preview,
+    segment_users,
 )
 from segments.services import (
     segment_create,
@@ -38,13 +38,6 @@ from segments.services import (
     segment_members_remove,
     segment_update,
 )
-
-EXPORT_CHUNK = 2000
-EXPORT_COLUMNS = [
-    "id", "email", "first_name", "last_name", "company", "phone", "stage", "phase",
-    "owner", "source", "utm_campaign", "tags", "email_consent", "sms_consent",
-    "created_at", "last_activity_at",
-]  # fmt: skip
 
 
 def _user(request: HttpRequest) -> User | None:
@@ -150,6 +143,7 @@ class SegmentDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "count": count,
             "customers": first,
             "sources": segment_list().exclude(pk=segment.pk),
+            "users": segment_users(segment),
         }
         return render(request, "segments/segment_detail.html", context)
 
@@ -159,7 +153,11 @@ class SegmentDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         segment = get_object_or_404(Segment, pk=pk)
-        segment_delete(segment=segment)
+        try:
+            segment_delete(segment=segment)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+            return HttpResponseRedirect(reverse("segments:detail", args=[segment.pk]))
         messages.success(request, f"The segment '{segment.name}' is deleted.")
         return HttpResponseRedirect(reverse("segments:list"))
 
@@ -213,33 +211,17 @@ class SegmentFreezeView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse("segments:detail", args=[frozen.pk]))
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _export_rows(segment: Segment) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(EXPORT_COLUMNS)
-    customers = segment_customers(segment).select_related("stage").order_by("pk")
-    for c in customers.iterator(chunk_size=EXPORT_CHUNK):
-        yield writer.writerow(
-            [
-                c.pk, c.email, c.first_name, c.last_name, c.company, c.phone, c.stage.slug,
-                c.stage.phase, c.owner_id or "", c.source, c.utm_campaign, ";".join(c.tags),
-                int(c.email_consent), int(c.sms_consent), c.created_at.isoformat(),
-                c.last_activity_at.isoformat() if c.last_activity_at else "",
-            ]
-        )  # fmt: skip
-
-
 class SegmentExportView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """The segment's customers as CSV, streamed in chunks of 2000 (any size, flat memory)."""
+    """The segment's customers as CSV, streamed in chunks (any size, flat memory), with
+    formula-like cells neutralised (customers.exports)."""
 
-    permission_required = ("segments.view_segment", "segments.export_segment")
+    permission_required = (
+        "segments.view_segment",
+        "segments.export_segment",
+        "customers.view_customer",
+    )
 
     def get(self, request: HttpRequest, pk: int) -> StreamingHttpResponse:
         segment = get_object_or_404(Segment, pk=pk)
-        response = StreamingHttpResponse(_export_rows(segment), content_type="text/csv")
-        response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
-        return response
+        customers = segment_customers(segment).order_by("pk")
+        return customers_csv_response(customers, filename=f"segment-{segment.pk}.csv")

@@ -12,6 +12,7 @@ from typing import Any, cast
 from django import forms
 
 from customers.models import Customer
+from segments.models import Segment
 from surveys.models import MAX_COMMENT_LENGTH, Survey
 from surveys.scoring import scale_of
 
@@ -75,6 +76,16 @@ class SendSurveyForm(forms.Form):
 
 
 class BulkSurveyForm(forms.Form):
-    """Which survey a bulk send is of; the customers come from the customer list's filters."""
+    """Which survey a bulk send is of, and optionally a saved segment as the audience; without
+    one, the customers come from the customer list's filters (the view checks that a segment
+    does not come with filters too)."""
 
     survey = _survey_field()
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.order_by("name", "id"),
+        required=False,
+        empty_label="— none: use the filters —",
+        label="Segment",
+        help_text="Send to the customers in a saved segment, instead of filtering.",
+        error_messages={"invalid_choice": "There is no such segment (any more)."},
+    )

@@ -76,7 +76,12 @@ class InvitationSource(models.TextChoices):
 
 
 class SurveyBatch(models.Model):
-    """A bulk send of a survey to the customers matching `filters` (or to `customer_ids`).
+    """A bulk send of a survey to the customers matching `filters`, to `customer_ids`, or to
+    the customers in `segment`.
+
+    `segment_name` is the segment's name when the send was asked for, and is set exactly when
+    the audience is a segment: the link is cleared if the segment is deleted later (which is
+    refused while the send is in progress), and the page still says whom it went to.
 
     A Celery task works through it in chunks, each committed with its counts, so that the
     dashboard shows progress and a run that dies resumes where it stopped. Preparing records
@@ -94,6 +99,14 @@ class SurveyBatch(models.Model):
     survey = models.ForeignKey(Survey, on_delete=models.PROTECT, related_name="batches")
     filters = models.JSONField(default=dict, blank=True)
     customer_ids = ArrayField(models.BigIntegerField(), null=True, blank=True)
+    segment = models.ForeignKey(
+        "segments.Segment",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="survey_batches",
+    )
+    segment_name = models.CharField(max_length=200, blank=True)
     # Customers created after the send was asked for are not part of it.
     customer_id_max = models.BigIntegerField(default=0)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)

@@ -38,6 +38,9 @@ from interactions.models import CreatorKind, TaskState
 from interactions.services import task_create
 from messaging.models import Channel, MessageKind
 from messaging.services import MessageSpec, message_enqueue, message_queue, message_queue_many
+from segments.definition import DefinitionInvalidError
+from segments.models import Segment
+from segments.selectors import segment_customers
 from stages.models import ActorKind, Phase, Stage
 from stages.services import customer_move_stage
 from surveys.models import (
@@ -443,12 +446,26 @@ def _clean_filters(filters: dict[str, Any]) -> dict[str, str]:
 
 
 def batch_customers(batch: SurveyBatch) -> QuerySet[Customer]:
-    """The customers a bulk send is for: its filters (or ids), among those that existed when
-    it was asked for. Raises ApplicationError when the filters no longer validate (a stage
-    deleted meanwhile): an invalid filter would otherwise be ignored and widen the send."""
+    """The customers a bulk send is for: its filters, ids or segment, among those that existed
+    when it was asked for. A segment is evaluated at each chunk, as filters are. Raises
+    ApplicationError when the filters or the segment's rules no longer validate (a stage
+    deleted meanwhile) or the segment is gone: the send must fail rather than widen."""
     customers = Customer.objects.filter(pk__lte=batch.customer_id_max)
     if batch.customer_ids is not None:
         return customers.filter(pk__in=batch.customer_ids)
+    if batch.segment_name:
+        if batch.segment is None:
+            raise ApplicationError(f"The segment “{batch.segment_name}” was deleted.")
+        try:
+            members = segment_customers(batch.segment)
+        except DefinitionInvalidError as error:
+            problems = "; ".join(" ".join(m) for m in error.as_dict().values())
+            raise ApplicationError(
+                f"The rules of the segment “{batch.segment_name}” are no longer valid "
+                f"({problems}).",
+                field="segment",
+            ) from error
+        return members.filter(pk__lte=batch.customer_id_max)
     filterset = CustomerFilter(batch.filters, queryset=customers)
     if not filterset.is_valid():
         raise ApplicationError(f"The filters are no longer valid: {dict(filterset.errors)}")
@@ -461,15 +478,27 @@ def survey_send_bulk(
     sent_by: User | None,
     filters: dict[str, Any] | None = None,
     customer_ids: list[int] | None = None,
+    segment: Segment | None = None,
 ) -> SurveyBatch:
-    """Ask for `survey` to be sent to the customers matching `filters` (the customer list's
-    filters, e.g. {"stage": "post_purchase", "tag": "vip"}) or to `customer_ids`.
+    """Ask for `survey` to be sent to one audience: the customers matching `filters` (the
+    customer list's filters, e.g. {"stage": "post_purchase", "tag": "vip"}; {} is every
+    customer), `customer_ids`, or the customers in `segment`.
 
-    Records the batch with its expected total and hands it to a worker after commit
-    (`surveys.tasks.survey_batch_process`). Customers created afterwards are not included.
+    Exactly one audience is given, else an ApplicationError (on `segment` when a segment
+    comes with another one). Records the batch with its expected total and hands it to a
+    worker after commit (`surveys.tasks.survey_batch_process`). Customers created afterwards
+    are not included.
     """
     if not survey.is_active:
         raise ApplicationError(f"The survey '{survey.name}' is not active.", field="survey")
+    if segment is not None and (filters is not None or customer_ids is not None):
+        raise ApplicationError(
+            "Send to a segment, or to filters or customer ids, not both.", field="segment"
+        )
+    if segment is None and filters is None and customer_ids is None:
+        raise ApplicationError(
+            "Choose whom to send to: filters ({} for every customer), customer ids or a segment."
+        )
     if customer_ids is not None and filters:
         raise ApplicationError("Give either filters or customer ids, not both.", field="filters")
     cleaned: dict[str, str] = {}
@@ -483,13 +512,21 @@ def survey_send_bulk(
         if unknown:
             shown = ", ".join(str(pk) for pk in unknown[:10])
             raise ApplicationError(f"Unknown customers: {shown}.", field="customer_ids")
-    else:
+    elif segment is None:
         cleaned = _clean_filters(filters or {})
     with transaction.atomic():
+        if segment is not None:
+            # segment_delete takes this lock before it looks for sends in progress.
+            locked = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+            if locked is None:
+                raise ApplicationError("The segment was deleted meanwhile.", field="segment")
+            segment = locked
         batch = SurveyBatch(
             survey=survey,
             filters=cleaned,
             customer_ids=ids,
+            segment=segment,
+            segment_name=segment.name if segment is not None else "",
             customer_id_max=Customer.objects.aggregate(top=Max("pk"))["top"] or 0,
             created_by=sent_by,
         )

@@ -33,6 +33,7 @@ from common.exceptions import ApplicationError
 from customers.forms import CustomerListFilter
 from customers.models import Customer
 from customers.selectors import customer_queryset
+from segments.selectors import segment_customers
 from surveys.forms import AnswerForm, BulkSurveyForm, SendSurveyForm
 from surveys.models import Invitation, InvitationSource, InvitationState, Survey
 from surveys.scoring import Category, SurveyKind, scale_of
@@ -309,31 +310,56 @@ class SurveyBulkView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         bound = "preview" in request.GET
         form = BulkSurveyForm(
-            request.GET if bound else None, initial={"survey": request.GET.get("survey")}
+            request.GET if bound else None,
+            initial={"survey": request.GET.get("survey"), "segment": request.GET.get("segment")},
         )
         filterset = CustomerListFilter(request.GET if bound else None, queryset=customer_queryset())
         context: dict[str, Any] = {"form": form, "filter": filterset}
         status = 200
         if bound:
-            if form.is_valid() and filterset.is_valid():
-                context["count"] = filterset.qs.count()
-                context["params"] = _filter_params(request.GET)
+            if self._audience_is_valid(form, filterset, request.GET):
+                segment = form.cleaned_data["segment"]
+                if segment is not None:
+                    try:
+                        context["count"] = segment_customers(segment).count()
+                    except ApplicationError as error:  # its rules no longer validate
+                        form.add_error("segment", error.message)
+                        status = 400
+                    context["params"] = {"segment": segment.pk}
+                else:
+                    context["count"] = filterset.qs.count()
+                    context["params"] = _filter_params(request.GET)
             else:
                 status = 400
         return render(request, "surveys/bulk.html", context, status=status)
 
+    @staticmethod
+    def _audience_is_valid(
+        form: BulkSurveyForm, filterset: CustomerListFilter, query: QueryDict
+    ) -> bool:
+        """The survey, and either a segment or valid filters (a segment with filters is an
+        error on the segment: which of the two was meant cannot be guessed)."""
+        if not (form.is_valid() and filterset.is_valid()):
+            return False
+        if form.cleaned_data["segment"] is not None and _filter_params(query):
+            form.add_error("segment", "Choose a segment or filters, not both.")
+            return False
+        return True
+
     def post(self, request: HttpRequest) -> HttpResponse:
         form = BulkSurveyForm(request.POST)
         filterset = CustomerListFilter(request.POST, queryset=customer_queryset())
-        if form.is_valid() and filterset.is_valid():
+        if self._audience_is_valid(form, filterset, request.POST):
+            segment = form.cleaned_data["segment"]
             try:
                 batch = survey_send_bulk(
                     survey=form.cleaned_data["survey"],
-                    filters=_filter_params(request.POST),
+                    filters=None if segment else _filter_params(request.POST),
+                    segment=segment,
                     sent_by=_actor(request),
                 )
             except ApplicationError as error:
-                form.add_error(None, error.message)
+                form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
                 messages.success(
                     request, f"Sending {batch.survey.name} to {batch.total} customers."

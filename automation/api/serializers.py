@@ -51,7 +51,8 @@ _ACTIONS_HELP = (
 )
 _CONDITIONS_HELP = (
     "All must hold: stages [slug], phases [attract|engage|delight], tags_all [tag], "
-    "tags_any [tag], tags_none [tag], attributes {key: value}, owner: user id | none | any."
+    "tags_any [tag], tags_none [tag], attributes {key: value}, owner: user id | none | any, "
+    "segment: a saved segment's id (the customer is in it at that moment)."
 )
 
 

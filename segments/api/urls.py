@@ -6,6 +6,7 @@ from segments.api.views import (
     SegmentCountApi,
     SegmentCustomersApi,
     SegmentDetailApi,
+    SegmentExportApi,
     SegmentFreezeApi,
     SegmentListCreateApi,
     SegmentMembersAddApi,
@@ -19,6 +20,7 @@ urlpatterns = [
     path("segments/<int:pk>/", SegmentDetailApi.as_view(), name="segment-detail"),
     path("segments/<int:pk>/customers/", SegmentCustomersApi.as_view(), name="segment-customers"),
     path("segments/<int:pk>/count/", SegmentCountApi.as_view(), name="segment-count"),
+    path("segments/<int:pk>/export/", SegmentExportApi.as_view(), name="segment-export"),
     path("segments/<int:pk>/members/", SegmentMembersAddApi.as_view(), name="segment-members-add"),
     path(
         "segments/<int:pk>/members/remove/",

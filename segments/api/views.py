@@ -1,5 +1,5 @@
-"""Segment endpoints: CRUD, preview of a definition, a segment's customers and count,
-static list members (add, remove) and freeze.
+"""Segment endpoints: CRUD, preview of a definition, a segment's customers, count and CSV
+export, static list members (add, remove) and freeze.
 
 Each view validates input, calls one service or selector, serializes the result. Errors in a
 definition are 400s keyed by their path: `{"definition.rules[2].value": ["..."]}`.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
@@ -20,6 +21,7 @@ from rest_framework.views import APIView
 from common.api.request import request_user
 from common.api.schema import error_responses
 from common.exceptions import ApplicationError
+from customers.exports import EXPORT_COLUMNS, customers_csv_response
 from segments.api.serializers import (
     CountOutputSerializer,
     FreezeInputSerializer,
@@ -136,7 +138,9 @@ class SegmentDetailApi(APIView):
 
     @extend_schema(
         operation_id="segments_destroy",
-        responses={204: None, **error_responses(401, 403, 404)},
+        responses={204: None, **error_responses(400, 401, 403, 404)},
+        description="A segment that automation rules' conditions, campaigns or bulk survey "
+        "sends in progress use is not deleted: a 400 on `segment` naming them.",
     )
     def delete(self, request: Request, pk: int) -> Response:
         segment_delete(segment=_segment(pk))
@@ -193,6 +197,37 @@ class SegmentCountApi(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         return Response({"count": segment_count(_segment(pk))})
+
+
+class SegmentExportApi(APIView):
+    """The segment's customers as CSV, streamed: the dashboard export's columns and rules."""
+
+    required_permissions = {
+        "GET": ["segments.view_segment", "segments.export_segment", "customers.view_customer"]
+    }
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # The body is CSV written by hand; an error (401, 403, 404) is JSON whatever the
+        # client said it accepts, rather than a 406.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        operation_id="segments_export",
+        responses={
+            (200, "text/csv"): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="A header line, then one line per customer in id order: "
+                f"{', '.join(EXPORT_COLUMNS)}. Text that a spreadsheet would take for a "
+                "formula (starting with = + - @) is prefixed with an apostrophe.",
+            ),
+            **error_responses(401, 403, 404),
+        },
+        description="Every customer in the segment now, streamed (no pagination).",
+    )
+    def get(self, request: Request, pk: int) -> StreamingHttpResponse:
+        segment = _segment(pk)
+        customers = segment_customers(segment).order_by("pk")
+        return customers_csv_response(customers, filename=f"segment-{segment.pk}.csv")
 
 
 def _changed(segment: Segment, changed: int) -> Response:

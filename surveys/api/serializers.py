@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from customers.models import Customer
+from segments.models import Segment
 from stages.models import Stage
 from surveys.models import Invitation, Response, Survey, SurveyBatch
 from surveys.scoring import ScoreSummary, SurveyKind, scale_of
@@ -176,11 +177,33 @@ class BatchCreateInputSerializer(serializers.Serializer):
         max_length=10_000,
         help_text="Instead of filters: these customers.",
     )
+    segment = serializers.PrimaryKeyRelatedField(
+        queryset=Segment.objects.all(),
+        required=False,
+        help_text="Instead of filters or ids: the customers in this saved segment (its id).",
+        error_messages={
+            "does_not_exist": "There is no segment {pk_value}.",
+            "incorrect_type": "Give a segment's id.",
+        },
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "segment" in attrs and ("filters" in attrs or "customer_ids" in attrs):
+            raise serializers.ValidationError(
+                {"segment": ["Send to a segment, or to filters or customer_ids, not both."]}
+            )
         if "filters" in attrs and "customer_ids" in attrs:
             raise serializers.ValidationError(
                 {"non_field_errors": ["Give either filters or customer_ids, not both."]}
+            )
+        if not attrs.keys() & {"filters", "customer_ids", "segment"}:
+            raise serializers.ValidationError(
+                {
+                    "non_field_errors": [
+                        "Choose whom to send to: filters ({} for every customer), "
+                        "customer_ids or segment."
+                    ]
+                }
             )
         return attrs
 
@@ -195,6 +218,8 @@ class BatchOutputSerializer(serializers.ModelSerializer):
             "survey",
             "filters",
             "customer_ids",
+            "segment",
+            "segment_name",
             "state",
             "total",
             "processed",

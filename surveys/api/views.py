@@ -117,8 +117,11 @@ class SurveyBatchCreateApi(APIView):
         description="Records the bulk send and returns at once (202); a worker sends it in "
         "chunks. Follow its progress at /surveys/batches/{id}/. Each customer is invited "
         "once per bulk send; one who still holds an open invitation to the survey is "
-        "recorded as skipped with the reason. No filters means every customer. An "
-        "unknown or invalid filter is a 400 on `filters`.",
+        "recorded as skipped with the reason. Give one audience: `filters` (`{}` for every "
+        "customer), `customer_ids` or `segment` (a saved segment's id, evaluated as the send "
+        "goes, like filters). An unknown or invalid filter is a 400 on `filters`; an unknown "
+        "segment, or a segment with another audience, a 400 on `segment`; no audience at all "
+        "a 400 on `non_field_errors`.",
     )
     def post(self, request: Request, pk: int) -> Response:
         survey = _survey(pk)
@@ -130,6 +133,7 @@ class SurveyBatchCreateApi(APIView):
             sent_by=request_user(request),
             filters=data.get("filters"),
             customer_ids=data.get("customer_ids"),
+            segment=data.get("segment"),
         )
         return Response(BatchOutputSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 

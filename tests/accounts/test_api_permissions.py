@@ -510,6 +510,7 @@ OPERATIONS += [
     Operation("segment-detail", "DELETE", "segments.delete_segment", 204, segment_pk),
     Operation("segment-customers", "GET", "segments.view_segment", 200, segment_pk),
     Operation("segment-count", "GET", "segments.view_segment", 200, segment_pk),
+    Operation("segment-export", "GET", "segments.export_segment", 200, segment_pk),
     Operation(
         "segment-members-add",
         "POST",

@@ -179,3 +179,46 @@ def test_dashboard_pages(client, marketer, world) -> None:
     assert "a@seg.example" in detail.content.decode()
     edit = client.get(reverse("segments:update", args=[segment.pk]))
     assert edit.status_code == 200
+
+
+def test_segment_export_neutralises_formulas(client, marketer, customer_factory) -> None:
+    customer_factory(email="f@seg.example", first_name="=1+2", company="@evil", tags=["vip"])
+    segment = segment_create(name="VIPs", definition=VIP)
+    client.force_login(marketer)
+
+    response = client.get(reverse("segments:export", args=[segment.pk]))
+
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert (row["first_name"], row["company"]) == ("'=1+2", "'@evil")
+
+
+def test_api_export_streams_the_segments_customers_as_csv(api_as, marketer, world) -> None:
+    segment = segment_create(name="VIPs", definition=VIP)
+
+    response = api_as(marketer).get(reverse("api:segment-export", args=[segment.pk]))
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Disposition"] == f'attachment; filename="segment-{segment.pk}.csv"'
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [int(r["id"]) for r in rows] == sorted(world.ids("a", "c", "e"))
+    assert rows[0]["email"] == "a@seg.example"
+
+
+def test_api_export_errors_are_json_whatever_the_client_accepts(
+    api_as, marketer, support, world
+) -> None:
+    segment = segment_create(name="VIPs", definition=VIP)
+
+    missing = api_as(marketer).get(
+        reverse("api:segment-export", args=[999999]), HTTP_ACCEPT="text/csv"
+    )
+    refused = api_as(support).get(
+        reverse("api:segment-export", args=[segment.pk]), HTTP_ACCEPT="text/csv"
+    )
+
+    assert missing.status_code == 404
+    assert missing["Content-Type"] == "application/json"
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "You do not have permission to perform this action."}

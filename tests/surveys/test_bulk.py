@@ -110,7 +110,7 @@ def test_a_customer_with_an_open_invitation_is_skipped_with_the_reason(
 def test_running_a_finished_batch_again_changes_nothing(customer_factory, surveys, published):
     for _ in range(4):
         customer_factory()
-    batch = run_in_chunks(survey_send_bulk(survey=surveys["ces"], sent_by=None))
+    batch = run_in_chunks(survey_send_bulk(survey=surveys["ces"], filters={}, sent_by=None))
 
     again = survey_batch_run(batch_id=batch.pk)
     assert again is not None
@@ -234,7 +234,7 @@ def test_an_invitation_that_cannot_be_queued_is_recorded_as_failed(
 
     monkeypatch.setattr(services, "invitation_email", flaky_email)
 
-    batch = run_in_chunks(survey_send_bulk(survey=surveys["nps"], sent_by=None))
+    batch = run_in_chunks(survey_send_bulk(survey=surveys["nps"], filters={}, sent_by=None))
 
     assert (batch.processed, batch.sent, batch.failed) == (3, 2, 1)
     failed = Invitation.objects.get(customer=customers[1])
@@ -262,7 +262,7 @@ def test_the_task_continues_a_batch_that_outlives_its_time_budget(
 ):
     for _ in range(3):
         customer_factory()
-    batch = survey_send_bulk(survey=surveys["nps"], sent_by=None)
+    batch = survey_send_bulk(survey=surveys["nps"], filters={}, sent_by=None)
     monkeypatch.setattr(
         tasks,
         "survey_batch_run",
