@@ -191,7 +191,7 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         "Delete lead forms nobody has submitted",
         frozenset({ADMIN, MARKETER}),
     ),
-    "leadforms.view_submission": ("See form submissions", frozenset(ROLES)),
+    "leadforms.view_submission": ("See form submissions and a form's results", frozenset(ROLES)),
     "leadforms.add_submission": (
         "Submit a lead form through the API (server-side integrations)",
         frozenset({ADMIN, MARKETER}),

@@ -31,6 +31,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from common.exceptions import ApplicationError
 from leadforms.models import LeadForm, Submission, SubmissionState
+from leadforms.selectors import leadform_stats
 from leadforms.services import (
     CONSENT_FIELD,
     EMAIL_FIELD,
@@ -398,5 +399,6 @@ class LeadFormDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "public_url": settings.FLYWHEEL_BASE_URL.rstrip("/")
             + reverse("leadforms:public", args=[lead_form.slug]),
             "snippet": embed_snippet(lead_form),
+            "stats": leadform_stats(form=lead_form),
         }
         return render(request, "leadforms/form_detail.html", context)

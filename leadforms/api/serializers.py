@@ -78,3 +78,41 @@ class SubmissionInputSerializer(serializers.Serializer):
         default=dict,
         help_text="utm_source, utm_medium, utm_campaign, utm_term, utm_content.",
     )
+
+
+class StatsQuerySerializer(serializers.Serializer):
+    """The period of a form's statistics: `start` and `end` dates, both optional."""
+
+    start = serializers.DateField(required=False, help_text="First day counted (YYYY-MM-DD).")
+    end = serializers.DateField(required=False, help_text="Last day counted (YYYY-MM-DD).")
+
+    def validate(self, attrs: dict) -> dict:
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and end < start:
+            raise serializers.ValidationError({"end": ["The end comes before the start."]})
+        return attrs
+
+
+class SourceCountSerializer(serializers.Serializer):
+    source = serializers.CharField(help_text="The submissions' utm_source; empty when none.")
+    submissions = serializers.IntegerField()
+    new_customers = serializers.IntegerField()
+
+
+class LeadFormStatsSerializer(serializers.Serializer):
+    """A form's numbers (docs/metrics.md, "Lead forms"); spam is left out of all but `spam`."""
+
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField(allow_null=True)
+    submissions = serializers.IntegerField()
+    spam = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    pending_confirmation = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    confirmation_rate = serializers.FloatField(allow_null=True)
+    new_customers = serializers.IntegerField()
+    existing_customers = serializers.IntegerField()
+    consent_given = serializers.IntegerField()
+    advanced = serializers.IntegerField()
+    advance_rate = serializers.FloatField(allow_null=True)
+    by_source = SourceCountSerializer(many=True)

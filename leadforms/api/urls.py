@@ -2,7 +2,12 @@
 
 from django.urls import path
 
-from leadforms.api.views import LeadFormDetailApi, LeadFormListCreateApi, LeadFormSubmissionsApi
+from leadforms.api.views import (
+    LeadFormDetailApi,
+    LeadFormListCreateApi,
+    LeadFormStatsApi,
+    LeadFormSubmissionsApi,
+)
 
 urlpatterns = [
     path("forms/", LeadFormListCreateApi.as_view(), name="leadform-list"),
@@ -12,4 +17,5 @@ urlpatterns = [
         LeadFormSubmissionsApi.as_view(),
         name="leadform-submissions",
     ),
+    path("forms/<slug:slug>/stats/", LeadFormStatsApi.as_view(), name="leadform-stats"),
 ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -15,10 +18,13 @@ from common.api.schema import error_responses
 from common.exceptions import ApplicationError
 from leadforms.api.serializers import (
     LeadFormSerializer,
+    LeadFormStatsSerializer,
+    StatsQuerySerializer,
     SubmissionInputSerializer,
     SubmissionOutputSerializer,
 )
 from leadforms.models import LeadForm, Submission
+from leadforms.selectors import leadform_stats
 from leadforms.services import form_create, form_delete, form_submit, form_update
 
 
@@ -129,3 +135,42 @@ class LeadFormSubmissionsApi(generics.ListAPIView):
         serializer.is_valid(raise_exception=True)
         submission = form_submit(form=form, **serializer.validated_data)
         return Response(SubmissionOutputSerializer(submission).data, status=status.HTTP_201_CREATED)
+
+
+def _day_start(day: date | None, *, after: bool = False) -> datetime | None:
+    """Midnight (in the project's time zone) of `day`, or of the day after it."""
+    if day is None:
+        return None
+    if after:
+        day += timedelta(days=1)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class LeadFormStatsApi(APIView):
+    """How well a form captures customers, over a period."""
+
+    required_permissions = {"GET": "leadforms.view_submission"}
+
+    @extend_schema(
+        operation_id="forms_stats",
+        parameters=[StatsQuerySerializer],
+        responses={200: LeadFormStatsSerializer, **error_responses(400, 401, 403, 404)},
+        description="Submissions by state, new and existing customers, consent, the "
+        "confirmation rate of double opt-in, how many of the customers it created have left "
+        "Attract, and the top UTM sources (docs/metrics.md, Lead forms). Without `start` and "
+        "`end`, every submission counts.",
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        form = get_object_or_404(LeadForm, slug=slug)
+        query = StatsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        start, end = query.validated_data.get("start"), query.validated_data.get("end")
+        stats = leadform_stats(form=form, start=_day_start(start), end=_day_start(end, after=True))
+        data = {
+            **asdict(stats),
+            "start": start,
+            "end": end,
+            "confirmation_rate": stats.confirmation_rate,
+            "advance_rate": stats.advance_rate,
+        }
+        return Response(LeadFormStatsSerializer(data).data)

@@ -452,6 +452,7 @@ OPERATIONS += [
     ),
     Operation("leadform-detail", "DELETE", "leadforms.delete_leadform", 204, leadform_slug),
     Operation("leadform-submissions", "GET", "leadforms.view_submission", 200, leadform_slug),
+    Operation("leadform-stats", "GET", "leadforms.view_submission", 200, leadform_slug),
     Operation(
         "leadform-submissions",
         "POST",
