@@ -23,11 +23,7 @@ from playwright import sync_api as playwright_api
 from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT
 from common.browser import VIEWPORT, ChromiumMissingError, chromium_launch
 
-# Playwright's sync API keeps an asyncio loop in the test's thread, and Django refuses ORM
-# calls from a thread with a running loop. The test code is synchronous; the loop is
-# Playwright's own, idle while the test touches the database.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory's password
 USERNAMES = {
     ADMIN: "ada-admin",
@@ -82,16 +78,31 @@ class PageProblems:
         assert errors == [], "the browser console shows errors"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole session (Debian's, see common.browser)."""
-    with playwright_api.sync_playwright() as playwright:
-        try:
-            chromium = chromium_launch(playwright)
-        except ChromiumMissingError as error:
-            pytest.fail(str(error))
-        yield chromium
-        chromium.close()
+    """One headless Chromium for the browser tests (Debian's, see common.browser).
+
+    Package-scoped: Playwright's sync API keeps a running asyncio loop in this thread while
+    it lives, and Django refuses ORM calls from a thread with a running loop. The browser
+    tests are synchronous (the loop is Playwright's own, idle while a test touches the
+    database), so they allow it; the rest of the suite runs after Playwright has stopped,
+    with Django's check intact.
+    """
+    allowed = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with playwright_api.sync_playwright() as playwright:
+            try:
+                chromium = chromium_launch(playwright)
+            except ChromiumMissingError as error:
+                pytest.fail(str(error))
+            yield chromium
+            chromium.close()
+    finally:
+        if allowed is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = allowed
 
 
 @pytest.fixture
