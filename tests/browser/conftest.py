@@ -41,7 +41,6 @@ class PageProblems:
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
-    expected_statuses: set[int] = field(default_factory=set)
 
     def watch(self, page: Any) -> None:
         page.on("console", self._on_console)
@@ -65,7 +64,7 @@ class PageProblems:
             self.foreign_requests.append(request.url)
 
     def _on_response(self, response: Any) -> None:
-        if response.status >= 400 and response.status not in self.expected_statuses:
+        if response.status >= 400:
             self.failed_requests.append(
                 f"{response.request.method} {response.url}: {response.status}"
             )
