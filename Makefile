@@ -8,7 +8,7 @@ PORT ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help install run services migrate seed test lint fmt typecheck check schema bench clean
+.PHONY: help install run services migrate seed test lint fmt typecheck check schema bench screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ bench: services  ## Measure the Celery pipelines side by side (BENCH_SCALE=10000
 
 schema: install  ## Write the OpenAPI schema to docs/openapi.yaml
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml
+
+screenshots: install  ## Save PNGs of the main pages in docs/screenshots/ (demo data, throwaway database)
+	@DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py preflight --server-only
+	DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py screenshots
 
 clean:  ## Remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

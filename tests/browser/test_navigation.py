@@ -1,0 +1,90 @@
+"""Each role logs in through the login form, sees the navigation docs/permissions.md gives it,
+and tours every page it links to without a console error, a failed request or a CDN."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+EVERYONE = [
+    "Customers",
+    "My tasks",
+    "Segments",
+    "Campaigns",
+    "Forms",
+    "Surveys",
+    "Automation",
+    "Outbox",
+    "API",
+]
+# Webhooks are an Admin's alone; the Admin link (the Django admin site) is for staff users.
+NAVIGATION = {
+    ADMIN: [*EVERYONE[:7], "Webhooks", *EVERYONE[7:], "Admin"],
+    MARKETER: EVERYONE,
+    SALES_REP: EVERYONE,
+    SUPPORT: EVERYONE,
+}
+# Support looks after people who are already customers, so it does not create new ones.
+MAY_ADD_CUSTOMERS = {ADMIN, MARKETER, SALES_REP}
+
+# Where each link leads: the page's main heading.
+HEADINGS = {
+    "Customers": "Customers",
+    "My tasks": "My tasks",
+    "Segments": "Segments",
+    "Campaigns": "Campaigns",
+    "Forms": "Lead forms",
+    "Surveys": "Surveys",
+    "Automation": "Automation rules",
+    "Webhooks": "Webhooks",
+    "Outbox": "Outbox",
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_sees_the_navigation_its_permissions_allow(page, role_user, log_in, role):
+    user = role_user(role)
+    log_in(user)
+
+    nav = page.get_by_role("navigation", name="Main")
+    assert nav.get_by_role("link").all_inner_texts() == NAVIGATION[role]
+    expect(page.get_by_role("banner").get_by_text(user.get_username(), exact=True)).to_be_visible()
+    new_customer = page.get_by_role("link", name="New customer")
+    if role in MAY_ADD_CUSTOMERS:
+        expect(new_customer).to_be_visible()
+    else:
+        expect(new_customer).to_have_count(0)
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(nav).to_have_count(0)
+
+
+def test_an_admin_tours_every_page_without_errors_or_foreign_requests(page, role_user, log_in):
+    """The Admin's navigation holds every page; the page fixture fails the test on a console
+    error, a failed request or a request to another host."""
+    log_in(role_user(ADMIN))
+    nav = page.get_by_role("navigation", name="Main")
+
+    for label, heading in HEADINGS.items():
+        nav.get_by_role("link", name=label, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        expect(nav.get_by_role("link", name=label, exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+        # The stylesheet was served and applied (the live server serves static files).
+        expect(page.locator("header.topbar")).to_have_css("display", "flex")
+
+    nav.get_by_role("link", name="Admin", exact=True).click()
+    expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
+    page.go_back()
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    # Swagger UI, from our own static files, renders the schema it fetched from us.
+    expect(page.get_by_role("heading", name=re.compile("Flywheel CRM API"))).to_be_visible()
