@@ -17,6 +17,7 @@ EVERYONE = [
     "My tasks",
     "Segments",
     "Campaigns",
+    "Templates",
     "Forms",
     "Surveys",
     "Automation",
@@ -25,7 +26,7 @@ EVERYONE = [
 ]
 # Webhooks are an Admin's alone; the Admin link (the Django admin site) is for staff users.
 NAVIGATION = {
-    ADMIN: [*EVERYONE[:7], "Webhooks", *EVERYONE[7:], "Admin"],
+    ADMIN: [*EVERYONE[:8], "Webhooks", *EVERYONE[8:], "Admin"],
     MARKETER: EVERYONE,
     SALES_REP: EVERYONE,
     SUPPORT: EVERYONE,
@@ -39,6 +40,7 @@ HEADINGS = {
     "My tasks": "My tasks",
     "Segments": "Segments",
     "Campaigns": "Campaigns",
+    "Templates": "Templates",
     "Forms": "Lead forms",
     "Surveys": "Surveys",
     "Automation": "Automation rules",
