@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -48,12 +48,12 @@ def row(customer: Customer) -> dict[str, Any]:
 
 
 @pytest.fixture
-def admin_api(api_as: Callable[[AbstractBaseUser], APIClient], admin_user: Any) -> APIClient:
+def admin_api(api_as: Callable[[User], APIClient], admin_user: Any) -> APIClient:
     return api_as(admin_user)
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 

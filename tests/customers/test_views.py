@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory's password
 
 
-def client_for(user: AbstractBaseUser) -> Client:
+def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client

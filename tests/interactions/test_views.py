@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -37,7 +37,7 @@ from stages.services import customer_move_stage
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user: AbstractBaseUser) -> Client:
+def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -56,7 +56,7 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-def log(customer: Customer, user: AbstractBaseUser | None, **kwargs) -> Interaction:
+def log(customer: Customer, user: User | None, **kwargs) -> Interaction:
     kwargs.setdefault("kind", InteractionKind.CALL)
     kwargs.setdefault("summary", "Talked")
     return interaction_log(customer=customer, logged_by=user, **kwargs)

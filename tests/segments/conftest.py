@@ -82,8 +82,8 @@ def _buy(customer: Customer, amount: str, currency: str = "EUR") -> None:
 @pytest.fixture
 def world(customer_factory) -> World:
     now = timezone.now()
-    rep = UserFactory(username="seg-rep")
-    boss = UserFactory(username="seg-boss")
+    rep = UserFactory.create(username="seg-rep")
+    boss = UserFactory.create(username="seg-boss")
     spec = {
         "a": {
             "stage": "awareness",
