@@ -7,7 +7,7 @@ provoked it; the bad-input tests also check that nothing was written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -43,7 +43,7 @@ def db_state() -> tuple[int, int]:
     return Customer.objects.count(), StageTransition.objects.count()
 
 
-def row(customer: Customer) -> dict[str, Any]:
+def row(customer: Customer) -> Mapping[str, Any]:
     return Customer.objects.values().get(pk=customer.pk)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -87,11 +87,11 @@ def fill(customer: Customer, user: Any, *, each: int) -> None:
 
 def expected_order(customer: Customer) -> list[tuple[str, int]]:
     """Every record of the customer as (kind, id), newest first; ties by kind, then id."""
-    sources = [
-        ("interaction", customer.interactions, "occurred_at"),
-        ("purchase", customer.purchases, "occurred_at"),
-        ("task", customer.tasks, "created_at"),
-        ("transition", customer.transitions, "occurred_at"),
+    sources: list[tuple[str, QuerySet[Any], str]] = [
+        ("interaction", customer.interactions.all(), "occurred_at"),
+        ("purchase", customer.purchases.all(), "occurred_at"),
+        ("task", customer.tasks.all(), "created_at"),
+        ("transition", customer.transitions.all(), "occurred_at"),
     ]
     rows = [
         (at, kind, pk)

@@ -306,7 +306,7 @@ def test_a_batch_moves_a_first_time_buyer_once(rep_api, customer):
     customer.refresh_from_db()
     assert customer.stage.slug == "purchase"
     moves = StageTransition.objects.filter(customer=customer).order_by("id")
-    assert [(m.from_stage_id and m.from_stage.slug, m.to_stage.slug) for m in moves] == [
+    assert [(m.from_stage and m.from_stage.slug, m.to_stage.slug) for m in moves] == [
         (None, "awareness"),
         ("awareness", "purchase"),
     ]

@@ -1013,6 +1013,7 @@ def test_admin_adds_an_interaction_through_the_service(superuser_client, custome
     assert response.status_code == 302
     interaction = Interaction.objects.get(customer=customer)
     assert (interaction.effect, interaction.weight) == (Effect.FORCE, 2)
+    assert interaction.logged_by is not None
     assert interaction.logged_by.username == "root"
     customer.refresh_from_db()
     assert customer.last_activity_at == interaction.occurred_at
@@ -1041,6 +1042,7 @@ def test_admin_records_a_purchase_through_the_service(superuser_client, customer
 
     assert response.status_code == 302
     purchase = Purchase.objects.get(customer=customer)
+    assert purchase.recorded_by is not None
     assert (purchase.currency, purchase.recorded_by.username) == ("USD", "root")
     customer.refresh_from_db()
     assert customer.stage.slug == "purchase"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -84,7 +85,8 @@ def world(customer_factory) -> World:
     now = timezone.now()
     rep = UserFactory.create(username="seg-rep")
     boss = UserFactory.create(username="seg-boss")
-    spec = {
+    # Per customer: the factory's keyword arguments, plus its age and idle days.
+    spec: dict[str, dict[str, Any]] = {
         "a": {
             "stage": "awareness",
             "tags": ["vip"],
