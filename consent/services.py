@@ -23,10 +23,11 @@ from messaging.models import Channel
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-CONSENT_FLAG = {Channel.EMAIL: "email_consent", Channel.SMS: "sms_consent"}
+# Keyed by the plain channel value the callers hold (a TextChoices member hashes as its value).
+CONSENT_FLAG: dict[str, str] = {Channel.EMAIL: "email_consent", Channel.SMS: "sms_consent"}
 # Methods by which the person themselves opts in: these lift their own earlier unsubscribe.
 SELF_OPT_IN = (ConsentMethod.FORM, ConsentMethod.DOUBLE_OPT_IN)
-WITHDRAWAL_SUPPRESSION = {
+WITHDRAWAL_SUPPRESSION: dict[str, SuppressionReason] = {
     ConsentMethod.UNSUBSCRIBE_LINK: SuppressionReason.UNSUBSCRIBE,
     ConsentMethod.ONE_CLICK: SuppressionReason.UNSUBSCRIBE,
     ConsentMethod.COMPLAINT: SuppressionReason.COMPLAINT,

@@ -9,7 +9,7 @@ or once confirmed with double opt-in), store the submission and emit `form.submi
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
@@ -41,6 +41,18 @@ UTM_FIELDS = {
     "utm_term": 200,
     "utm_content": 200,
 }
+
+
+class UtmValues(TypedDict):
+    """A submission's campaign parameters, cut to the customer fields' lengths (UTM_FIELDS)."""
+
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    utm_term: str
+    utm_content: str
+
+
 EMAIL_FIELD = "email"
 CONSENT_FIELD = "consent"
 # Hidden from people (CSS, aria-hidden, tabindex -1); bots fill it in.
@@ -179,8 +191,12 @@ def _form_clean(data: dict[str, Any], *, instance: LeadForm | None) -> tuple[dic
         slug = slugify(str(data.get("slug") or clean.get("name") or ""))[:80]
         if not slug:
             _add(errors, "slug", "Give a slug (letters, digits, hyphens).")
-        elif LeadForm.objects.filter(slug=slug).exclude(pk=getattr(instance, "pk", None)).exists():
-            _add(errors, "slug", f"Another form already uses the slug '{slug}'.")
+        else:
+            taken = LeadForm.objects.filter(slug=slug)
+            if instance is not None:
+                taken = taken.exclude(pk=instance.pk)
+            if taken.exists():
+                _add(errors, "slug", f"Another form already uses the slug '{slug}'.")
         clean["slug"] = slug
     if "fields" in data:
         clean["fields"], field_errors = fields_validate(data["fields"])
@@ -330,9 +346,19 @@ def _customer_values(form: LeadForm, clean: dict[str, Any]) -> tuple[dict, dict]
     return fields, attributes
 
 
-def _utm_clean(utm: dict[str, str] | None) -> dict[str, str]:
-    utm = utm or {}
-    return {key: str(utm.get(key) or "").strip()[:limit] for key, limit in UTM_FIELDS.items()}
+def _utm_clean(utm: dict[str, str] | None) -> UtmValues:
+    given = utm or {}
+
+    def value(key: str) -> str:
+        return str(given.get(key) or "").strip()[: UTM_FIELDS[key]]
+
+    return UtmValues(
+        utm_source=value("utm_source"),
+        utm_medium=value("utm_medium"),
+        utm_campaign=value("utm_campaign"),
+        utm_term=value("utm_term"),
+        utm_content=value("utm_content"),
+    )
 
 
 def _confirmation_send(*, submission: Submission, customer: Customer, form: LeadForm) -> None:

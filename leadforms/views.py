@@ -251,7 +251,9 @@ class LeadFormForm(forms.Form):
         max_length=80, required=False, help_text="The address: /f/<slug>/. Blank: from the name."
     )
     is_active = forms.BooleanField(required=False, initial=True, label="Active")
-    fields = forms.CharField(
+    # Django's metaclass moves declared fields into `base_fields`, so `.fields` stays the
+    # form's own dict of fields; the stubs see only the class attribute.
+    fields = forms.CharField(  # type: ignore[assignment]
         widget=forms.Textarea(attrs={"rows": 14, "class": "mono"}),
         required=False,
         initial="[]",
@@ -305,7 +307,7 @@ def _form_initial(form: LeadForm) -> dict[str, Any]:
     }
 
 
-def _service_errors(django_form: LeadFormForm, error: ApplicationError) -> None:
+def _service_errors(django_form: forms.Form, error: ApplicationError) -> None:
     errors = error.errors if isinstance(error, InvalidInputError) else error.as_dict()
     for path, messages_ in errors.items():
         target = path.split("[")[0].split(".")[0]

@@ -543,7 +543,8 @@ def _rule_q(rule: dict[str, Any], now: datetime) -> Q:
         return _customers_having(Purchase.objects.all(), Count("id"), op, value)
     if field == "purchase_total":
         purchases = Purchase.objects.filter(currency=rule["currency"])
-        return _customers_having(purchases, Sum("amount"), op, Decimal(value))
+        # A validated purchase_total always carries its amount, as a string.
+        return _customers_having(purchases, Sum("amount"), op, Decimal(rule["value"]))
     if field == "referral_count":
         # The same count as the customer list's `referral_count`: who has them as referred_by.
         referred = Customer.objects.filter(referred_by__isnull=False)

@@ -35,8 +35,12 @@ def _validate_name(name: Any, *, exclude_pk: int | None, errors: dict[str, list[
     name = name.strip()
     if len(name) > 200:
         errors["name"] = ["A name has at most 200 characters."]
-    elif Segment.objects.filter(name__iexact=name).exclude(pk=exclude_pk).exists():
-        errors["name"] = [f"A segment named {name!r} already exists."]
+    else:
+        taken = Segment.objects.filter(name__iexact=name)
+        if exclude_pk is not None:
+            taken = taken.exclude(pk=exclude_pk)
+        if taken.exists():
+            errors["name"] = [f"A segment named {name!r} already exists."]
     return name
 
 

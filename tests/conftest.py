@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
 from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT, roles_sync
@@ -64,35 +64,35 @@ def stages() -> dict[str, Stage]:
 
 
 @pytest.fixture
-def make_user(db: None) -> Callable[..., AbstractBaseUser]:
-    def make(role: str | None = None, **kwargs: Any) -> AbstractBaseUser:
-        return UserFactory(role=role, **kwargs)
+def make_user(db: None) -> Callable[..., User]:
+    def make(role: str | None = None, **kwargs: Any) -> User:
+        return UserFactory.create(role=role, **kwargs)
 
     return make
 
 
 @pytest.fixture
-def admin_user(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+def admin_user(make_user: Callable[..., User]) -> User:
     return make_user(ADMIN, username="admin-role", is_staff=True)
 
 
 @pytest.fixture
-def marketer(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+def marketer(make_user: Callable[..., User]) -> User:
     return make_user(MARKETER, username="marketer")
 
 
 @pytest.fixture
-def sales_rep(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+def sales_rep(make_user: Callable[..., User]) -> User:
     return make_user(SALES_REP, username="sales-rep")
 
 
 @pytest.fixture
-def support(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+def support(make_user: Callable[..., User]) -> User:
     return make_user(SUPPORT, username="support")
 
 
 @pytest.fixture
-def role_users(make_user: Callable[..., AbstractBaseUser]) -> dict[str, AbstractBaseUser]:
+def role_users(make_user: Callable[..., User]) -> dict[str, User]:
     """One user per role, keyed by role name."""
     return {role: make_user(role, username=role.lower().replace(" ", "-")) for role in ROLES}
 
@@ -103,11 +103,11 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
-def api_as(api_client: APIClient) -> Callable[[AbstractBaseUser], APIClient]:
+def api_as(api_client: APIClient) -> Callable[[User], APIClient]:
     """An API client authenticated with the user's token, as an integration would be."""
     from rest_framework.authtoken.models import Token
 
-    def login(user: AbstractBaseUser) -> APIClient:
+    def login(user: User) -> APIClient:
         token, _ = Token.objects.get_or_create(user=user)
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

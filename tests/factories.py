@@ -6,14 +6,14 @@ from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 
 from customers.models import Customer
 from customers.services import customer_create
 from stages.models import ActorKind, Stage
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -24,12 +24,13 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pass-word-123")
 
     @factory.post_generation
-    def role(self, create: bool, extracted: str | None, **kwargs: Any) -> None:
+    def role(self: User, create: bool, extracted: str | None, **kwargs: Any) -> None:
+        # A post-generation hook is called with the built user, not the factory.
         if create and extracted:
             self.groups.add(Group.objects.get(name=extracted))
 
 
-class StageFactory(factory.django.DjangoModelFactory):
+class StageFactory(factory.django.DjangoModelFactory[Stage]):
     class Meta:
         model = Stage
 
@@ -39,7 +40,7 @@ class StageFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: 1000 + n)
 
 
-class CustomerFactory(factory.Factory):
+class CustomerFactory(factory.Factory[Customer]):
     """Builds customers with `customer_create`, so each has its entry transition."""
 
     class Meta:

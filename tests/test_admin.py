@@ -113,6 +113,7 @@ def test_admin_add_creates_the_customer_with_its_entry(superuser_client: Client,
     assert customer.email_consent_at is not None
     [entry] = StageTransition.objects.filter(customer=customer)
     assert entry.actor_kind == ActorKind.USER
+    assert entry.actor_user is not None
     assert entry.actor_user.username == "root"
 
 
@@ -153,9 +154,8 @@ def test_admin_change_refuses_what_the_service_refuses(
     superuser_client: Client, field: str, value: str, message: str
 ) -> None:
     customer = Customer.objects.get(email="referrer@example.com")
-    data = _customer_post(email=customer.email, **{field: value})
-    if value == "self":
-        data[field] = str(customer.pk)
+    data = _customer_post(email=customer.email)
+    data[field] = str(customer.pk) if value == "self" else value
 
     response = superuser_client.post(_url(Customer, "change", customer.pk), data)
 

@@ -34,7 +34,9 @@ class ChannelStateSerializer(serializers.Serializer):
 
 class ConsentEventOutputSerializer(serializers.ModelSerializer):
     channel = ChannelField(read_only=True)
-    recorded_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    recorded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ConsentEvent
@@ -65,7 +67,11 @@ class ConsentRecordInputSerializer(serializers.Serializer):
         default=ConsentMethod.API,
         help_text="api (default), import, or form (consent collected by your own form).",
     )
-    source = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    # A declared field named `source` shadows Field.source only for type checkers: DRF moves
+    # declared fields out of the class attributes.
+    source = serializers.CharField(  # type: ignore[assignment]
+        max_length=200, required=False, allow_blank=True, default=""
+    )
     ip = serializers.IPAddressField(
         required=False, allow_null=True, default=None, help_text="The person's own address."
     )

@@ -12,7 +12,8 @@ from leadforms.models import LeadForm, Submission
 
 
 class LeadFormSerializer(serializers.ModelSerializer):
-    fields = serializers.JSONField(
+    # DRF's metaclass pops declared fields, so `.fields` stays the serializer's own.
+    fields = serializers.JSONField(  # type: ignore[assignment]
         help_text="List of {name, label, type (text, email, tel, textarea, select, checkbox), "
         "required, maps_to (first_name, last_name, phone, company or attributes.<key>), "
         "choices}. The email is always asked and is not listed."
@@ -40,7 +41,9 @@ class LeadFormSerializer(serializers.ModelSerializer):
 
 
 class SubmissionOutputSerializer(serializers.ModelSerializer):
-    form = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    form: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
 
     class Meta:
         model = Submission
@@ -68,7 +71,10 @@ class SubmissionOutputSerializer(serializers.ModelSerializer):
 class SubmissionInputSerializer(serializers.Serializer):
     """Documents the body: the form's own fields travel in `data`."""
 
-    data = serializers.DictField(help_text="The email and the form's fields by name; `consent`.")
+    # DRF's metaclass pops declared fields, so `.data` stays the serializer's output.
+    data = serializers.DictField(  # type: ignore[assignment]
+        help_text="The email and the form's fields by name; `consent`."
+    )
     ip = serializers.IPAddressField(required=False, allow_null=True, default=None)
     user_agent = serializers.CharField(max_length=400, required=False, default="")
     referrer = serializers.CharField(max_length=1000, required=False, default="")

@@ -8,7 +8,9 @@ from segments.models import Segment, SegmentKind
 
 
 class SegmentOutputSerializer(serializers.ModelSerializer):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     # A plain string, not an enum: "kind" is an enum of other components already.
     kind = serializers.CharField(read_only=True, help_text="dynamic or static.")
 
@@ -90,7 +92,9 @@ class SegmentCustomerSerializer(serializers.Serializer):
     stage = serializers.CharField(source="stage.slug")
     phase = serializers.CharField(source="stage.phase")
     owner = serializers.IntegerField(source="owner_id", allow_null=True)
-    source = serializers.CharField()
+    # A declared field named `source` shadows Field.source only for type checkers: DRF moves
+    # declared fields out of the class attributes.
+    source = serializers.CharField()  # type: ignore[assignment]
     tags = serializers.ListField(child=serializers.CharField())
     email_consent = serializers.BooleanField()
     sms_consent = serializers.BooleanField()

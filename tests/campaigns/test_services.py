@@ -93,6 +93,7 @@ def test_a_cancelled_campaign_sends_nothing_more(draft):
 
     result = campaign_send_step(campaign_id=campaign.pk)
 
+    assert result.campaign is not None
     assert result.campaign.state == CampaignState.CANCELLED
     assert not Recipient.objects.exists()
 
@@ -161,6 +162,7 @@ def test_every_customer_gets_one_message_with_their_variant(draft, consenting):
     assert recipients.count() == 7
     for recipient in recipients:
         message = recipient.message
+        assert message is not None
         assert message.kind == MessageKind.MARKETING
         assert message.idempotency_key == campaign_key(campaign.pk, recipient.customer_id)
         assert recipient.message_ref == message.message_id
@@ -206,6 +208,7 @@ def test_an_sms_campaign_without_a_phone_is_skipped(consenting):
 
     assert Recipient.objects.get(customer=without).reason == "The customer has no phone number."
     message = Recipient.objects.get(customer=with_phone).message
+    assert message is not None
     assert message.to == "+33600000001"
     assert message.body_text.startswith(f"Hi {with_phone.first_name}")
 

@@ -124,9 +124,9 @@ def test_only_http_urls_are_ever_redirected_to(target):
 
 
 def _post(client: Client, body, secret: str | None = SECRET):
-    headers = {} if secret is None else {"HTTP_X_FLYWHEEL_PROVIDER_SECRET": secret}
+    headers = {} if secret is None else {"X-Flywheel-Provider-Secret": secret}
     return client.post(
-        "/t/provider/", data=json.dumps(body), content_type="application/json", **headers
+        "/t/provider/", data=json.dumps(body), content_type="application/json", headers=headers
     )
 
 

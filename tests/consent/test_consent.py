@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
 
@@ -101,7 +102,9 @@ def test_every_marketing_email_has_the_rfc_8058_headers_and_a_link(customer_fact
     assert path in sent.extra_headers["List-Unsubscribe"]
     assert sent.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert path in sent.body
+    assert isinstance(sent, EmailMultiAlternatives)
     html = sent.alternatives[0][0]
+    assert isinstance(html, str)
     assert path in html
     assert html.index(path) < html.index("</body>")
 

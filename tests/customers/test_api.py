@@ -7,12 +7,12 @@ provoked it; the bad-input tests also check that nothing was written.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
@@ -43,17 +43,17 @@ def db_state() -> tuple[int, int]:
     return Customer.objects.count(), StageTransition.objects.count()
 
 
-def row(customer: Customer) -> dict[str, Any]:
+def row(customer: Customer) -> Mapping[str, Any]:
     return Customer.objects.values().get(pk=customer.pk)
 
 
 @pytest.fixture
-def admin_api(api_as: Callable[[AbstractBaseUser], APIClient], admin_user: Any) -> APIClient:
+def admin_api(api_as: Callable[[User], APIClient], admin_user: Any) -> APIClient:
     return api_as(admin_user)
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 

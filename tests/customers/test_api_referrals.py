@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -30,7 +30,7 @@ def db_state() -> tuple[int, int, int]:
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 

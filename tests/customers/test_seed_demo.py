@@ -227,8 +227,10 @@ def test_activity_follows_the_journeys_and_never_lies_in_the_future(seeded):
     assert Interaction.objects.filter(case_state=CaseState.CLOSED).exists()
     assert Task.objects.filter(state="open").exists()
     for customer in Customer.objects.filter(interactions__isnull=False).distinct()[:20]:
-        latest = customer.interactions.order_by("-occurred_at").first().occurred_at
-        assert customer.last_activity_at >= latest
+        latest = customer.interactions.order_by("-occurred_at").first()
+        assert latest is not None
+        assert customer.last_activity_at is not None
+        assert customer.last_activity_at >= latest.occurred_at
 
 
 # --- idempotence --------------------------------------------------------------------------------

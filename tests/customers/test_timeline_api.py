@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser, Permission
-from django.db.models import F
+from django.contrib.auth.models import Permission, User
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -35,7 +35,7 @@ def timeline_url(customer: Customer) -> str:
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 
@@ -87,11 +87,11 @@ def fill(customer: Customer, user: Any, *, each: int) -> None:
 
 def expected_order(customer: Customer) -> list[tuple[str, int]]:
     """Every record of the customer as (kind, id), newest first; ties by kind, then id."""
-    sources = [
-        ("interaction", customer.interactions, "occurred_at"),
-        ("purchase", customer.purchases, "occurred_at"),
-        ("task", customer.tasks, "created_at"),
-        ("transition", customer.transitions, "occurred_at"),
+    sources: list[tuple[str, QuerySet[Any], str]] = [
+        ("interaction", customer.interactions.all(), "occurred_at"),
+        ("purchase", customer.purchases.all(), "occurred_at"),
+        ("task", customer.tasks.all(), "created_at"),
+        ("transition", customer.transitions.all(), "occurred_at"),
     ]
     rows = [
         (at, kind, pk)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "pass-word-123"  # tests.factories.UserFactory's password
 
 
-def client_for(user: AbstractBaseUser) -> Client:
+def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -284,7 +284,7 @@ def test_pagination_links_keep_filters_and_sort(sales_rep, three_customers, monk
 
     assert listed(first) == [three_customers["ann"].email, three_customers["bob"].email]
     assert 'href="?sort=name&amp;q=example&amp;page=2"' in html
-    second = client.get(reverse("customers:list"), {"sort": "name", "q": "example", "page": 2})
+    second = client.get(reverse("customers:list"), {"sort": "name", "q": "example", "page": "2"})
     assert listed(second) == [three_customers["cid"].email]
     assert 'href="?sort=name&amp;q=example&amp;page=1"' in second.content.decode()
 
@@ -517,6 +517,7 @@ def test_move_form_moves_the_customer_as_the_user(sales_rep, customer_factory) -
     customer.refresh_from_db()
     assert customer.stage.slug == "evaluation"
     move = StageTransition.objects.filter(customer=customer).latest("id")
+    assert move.from_stage is not None
     assert (move.from_stage.slug, move.to_stage.slug) == ("awareness", "evaluation")
     assert move.actor_kind == ActorKind.USER
     assert move.actor_user == sales_rep

@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -50,17 +50,17 @@ def ids(response: Any) -> set[int]:
 
 
 @pytest.fixture
-def admin_api(api_as: Callable[[AbstractBaseUser], APIClient], admin_user: Any) -> APIClient:
+def admin_api(api_as: Callable[[User], APIClient], admin_user: Any) -> APIClient:
     return api_as(admin_user)
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 
 @pytest.fixture
-def other_rep(make_user: Callable[..., AbstractBaseUser]) -> AbstractBaseUser:
+def other_rep(make_user: Callable[..., User]) -> User:
     return make_user("Sales rep", username="other-rep")
 
 
@@ -429,7 +429,7 @@ def case(customer, support) -> Interaction:
 
 
 @pytest.fixture
-def support_api(api_as: Callable[[AbstractBaseUser], APIClient], support: Any) -> APIClient:
+def support_api(api_as: Callable[[User], APIClient], support: Any) -> APIClient:
     return api_as(support)
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -35,7 +35,7 @@ PURCHASE_BATCH = reverse("api:purchase-batch")
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 
@@ -306,7 +306,7 @@ def test_a_batch_moves_a_first_time_buyer_once(rep_api, customer):
     customer.refresh_from_db()
     assert customer.stage.slug == "purchase"
     moves = StageTransition.objects.filter(customer=customer).order_by("id")
-    assert [(m.from_stage_id and m.from_stage.slug, m.to_stage.slug) for m in moves] == [
+    assert [(m.from_stage and m.from_stage.slug, m.to_stage.slug) for m in moves] == [
         (None, "awareness"),
         ("awareness", "purchase"),
     ]

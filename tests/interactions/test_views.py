@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -37,7 +37,7 @@ from stages.services import customer_move_stage
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user: AbstractBaseUser) -> Client:
+def client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
@@ -56,7 +56,7 @@ def messages_of(response) -> list[str]:
     return [str(message) for message in response.context["messages"]]
 
 
-def log(customer: Customer, user: AbstractBaseUser | None, **kwargs) -> Interaction:
+def log(customer: Customer, user: User | None, **kwargs) -> Interaction:
     kwargs.setdefault("kind", InteractionKind.CALL)
     kwargs.setdefault("summary", "Talked")
     return interaction_log(customer=customer, logged_by=user, **kwargs)
@@ -1013,6 +1013,7 @@ def test_admin_adds_an_interaction_through_the_service(superuser_client, custome
     assert response.status_code == 302
     interaction = Interaction.objects.get(customer=customer)
     assert (interaction.effect, interaction.weight) == (Effect.FORCE, 2)
+    assert interaction.logged_by is not None
     assert interaction.logged_by.username == "root"
     customer.refresh_from_db()
     assert customer.last_activity_at == interaction.occurred_at
@@ -1041,6 +1042,7 @@ def test_admin_records_a_purchase_through_the_service(superuser_client, customer
 
     assert response.status_code == 302
     purchase = Purchase.objects.get(customer=customer)
+    assert purchase.recorded_by is not None
     assert (purchase.currency, purchase.recorded_by.username) == ("USD", "root")
     customer.refresh_from_db()
     assert customer.stage.slug == "purchase"

@@ -152,7 +152,9 @@ def test_double_opt_in_records_consent_only_once_confirmed(client_ip):
     assert not customer.email_consent
     message = OutboundMessage.objects.get(customer=customer)
     assert message.kind == "transactional"
-    path = re.search(r"/f/confirm/[^/\s]+/", message.body_text).group(0)
+    link = re.search(r"/f/confirm/[^/\s]+/", message.body_text)
+    assert link is not None
+    path = link.group(0)
 
     assert Client().get(path).status_code == 200  # shows a button, changes nothing
     customer.refresh_from_db()

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from itertools import count
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -82,9 +83,10 @@ def _buy(customer: Customer, amount: str, currency: str = "EUR") -> None:
 @pytest.fixture
 def world(customer_factory) -> World:
     now = timezone.now()
-    rep = UserFactory(username="seg-rep")
-    boss = UserFactory(username="seg-boss")
-    spec = {
+    rep = UserFactory.create(username="seg-rep")
+    boss = UserFactory.create(username="seg-boss")
+    # Per customer: the factory's keyword arguments, plus its age and idle days.
+    spec: dict[str, dict[str, Any]] = {
         "a": {
             "stage": "awareness",
             "tags": ["vip"],

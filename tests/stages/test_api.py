@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.urls import reverse
 from rest_framework.test import APIClient
 
@@ -36,12 +36,12 @@ def slugs_in_order() -> list[str]:
 
 
 @pytest.fixture
-def admin_api(api_as: Callable[[AbstractBaseUser], APIClient], admin_user: Any) -> APIClient:
+def admin_api(api_as: Callable[[User], APIClient], admin_user: Any) -> APIClient:
     return api_as(admin_user)
 
 
 @pytest.fixture
-def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> APIClient:
+def rep_api(api_as: Callable[[User], APIClient], sales_rep: Any) -> APIClient:
     return api_as(sales_rep)
 
 
@@ -50,7 +50,7 @@ def rep_api(api_as: Callable[[AbstractBaseUser], APIClient], sales_rep: Any) -> 
 
 def test_stages_are_listed_in_wheel_order_with_their_phase(rep_api):
     Stage.objects.filter(slug="awareness").update(position=35)  # now after purchase
-    StageFactory(slug="onboarding", phase="delight", position=45)
+    StageFactory.create(slug="onboarding", phase="delight", position=45)
 
     response = rep_api.get(STAGES_URL)
 
@@ -384,7 +384,7 @@ def test_bad_reorder_is_400_on_slugs_and_keeps_the_order(admin_api, slugs):
 
 
 def test_admin_deletes_an_unused_stage(admin_api):
-    StageFactory(slug="unused")
+    StageFactory.create(slug="unused")
 
     response = admin_api.delete(stage_url("unused"))
 

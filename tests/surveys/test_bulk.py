@@ -282,7 +282,6 @@ def test_an_id_batch_skips_customers_deleted_since_and_still_reaches_everyone_el
     customer_factory,
 ):
     from customers.services import customer_delete
-    from surveys.services import survey_batch_step
 
     survey = Survey.objects.create(kind="nps", name="Ids NPS", question="Would you?")
     customers = [customer_factory() for _ in range(7)]
@@ -290,7 +289,7 @@ def test_an_id_batch_skips_customers_deleted_since_and_still_reaches_everyone_el
     for gone in customers[:3]:  # a whole first chunk disappears before the batch runs
         customer_delete(customer=gone)
 
-    while survey_batch_step(batch_id=batch.pk, chunk_size=3).is_running:
+    while step(batch, 3).is_running:
         pass
 
     invited = set(Invitation.objects.filter(batch=batch).values_list("customer_id", flat=True))
