@@ -100,7 +100,10 @@ class StatsQuerySerializer(serializers.Serializer):
 
 
 class SourceCountSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text="The submissions' utm_source; empty when none.")
+    # DRF takes declared fields off the class; the stubs see Field.source (a str) instead.
+    source = serializers.CharField(  # type: ignore[assignment]
+        help_text="The submissions' utm_source; empty when none."
+    )
     submissions = serializers.IntegerField()
     new_customers = serializers.IntegerField()
 

@@ -68,7 +68,9 @@ def test_double_opt_in_confirmation_rate():
     form = form_create(name="DOI", slug="doi-stats", consent_text="Yes", double_opt_in=True)
     for email in ("a@example.com", "b@example.com", "c@example.com"):
         form_submit(form=form, data={"email": email, "consent": "on"})
-    submission_confirm(submission=Submission.objects.filter(form=form).first())
+    first = Submission.objects.filter(form=form).first()
+    assert first is not None
+    submission_confirm(submission=first)
 
     stats = leadform_stats(form=form)
 
