@@ -63,8 +63,11 @@ class TransitionDay(TransitionCounts):
             )
         ]
         permissions = [
-            ("view_flywheel", "See the flywheel numbers (counts, flow, velocity, surveys, force)"),
-            ("view_costs", "See lifetime value by segment and acquisition versus retention cost"),
+            (
+                "view_flywheel",
+                "See the flywheel numbers (counts, flow, velocity, force, surveys, value)",
+            ),
+            ("view_costs", "See acquisition versus retention cost"),
         ]
 
 

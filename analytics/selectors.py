@@ -1038,10 +1038,12 @@ class CampaignPerformance:
     sent: int | None
     open_rate: float | None
     click_rate: float | None
+    conversions: int
 
 
 def campaign_performance(*, start: date, end: date) -> list[CampaignPerformance]:
-    """The campaigns started in the period, newest first, with sent, open and click rates as
+    """The campaigns started in the period, newest first, with sent, open and click rates and
+    conversions as
     `campaigns.selectors.campaign_list_rates` computes them (per-campaign conversions and
     costs: `campaigns.selectors.campaign_results` / `campaign_costs`, /campaigns/<id>/stats/)."""
     from campaigns.models import Campaign
@@ -1065,6 +1067,7 @@ def campaign_performance(*, start: date, end: date) -> list[CampaignPerformance]
             rates.get(c.pk, {}).get("sent"),
             rates.get(c.pk, {}).get("open_rate"),
             rates.get(c.pk, {}).get("click_rate"),
+            rates.get(c.pk, {}).get("conversions", 0),
         )
         for c in campaigns
     ]

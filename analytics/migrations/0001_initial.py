@@ -106,7 +106,7 @@ class Migration(migrations.Migration):
                 ('to_stage', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='stages.stage')),
             ],
             options={
-                'permissions': [('view_flywheel', 'See the flywheel numbers (counts, flow, velocity, surveys, force)'), ('view_costs', 'See lifetime value by segment and acquisition versus retention cost')],
+                'permissions': [('view_flywheel', 'See the flywheel numbers (counts, flow, velocity, force, surveys, value)'), ('view_costs', 'See acquisition versus retention cost')],
                 'default_permissions': (),
                 'constraints': [models.UniqueConstraint(fields=('day', 'from_stage', 'to_stage', 'direction'), name='transition_day_key', nulls_distinct=False)],
             },
