@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from segments.models import Segment
 
 GRANULARITIES = ("day", "week", "month")
+FROM_TO = ("from_stage_id", "to_stage_id")
 NO_TEAM = "none"
 # Consent withdrawals that count as an unsubscribe (friction): the person's own click.
 UNSUBSCRIBE_METHODS = ("unsubscribe_link", "one_click")
@@ -169,10 +170,14 @@ def _utc_day(field: str) -> TruncDate:
 
 
 def _transitions(
-    *, start: date | None, end: date | None, customers: QuerySet[Customer] | None
+    *,
+    start: date | None,
+    end: date | None,
+    customers: QuerySet[Customer] | None,
+    keys: tuple[str, ...],
 ) -> dict[tuple[Any, ...], list[int]]:
-    """{(day, from_stage_id, to_stage_id, direction): [moves]} for the days given."""
-    keys = ("day", "from_stage_id", "to_stage_id", "direction")
+    """{key: [moves]} for the days given, `keys` among day, from_stage_id, to_stage_id and
+    direction (grouped by the database: only as many rows as distinct keys come back)."""
     if customers is None:
         return _rollup(
             TransitionDay,
@@ -222,16 +227,16 @@ def stage_counts_over_time(
     customers = _filtered_customers(segment, owner)
     stages = _stages()
     balance: dict[int, int] = defaultdict(int)
-    for (_, from_id, to_id, _), (n,) in _transitions(
-        start=None, end=start - timedelta(days=1), customers=customers
+    for (from_id, to_id), (n,) in _transitions(
+        start=None, end=start - timedelta(days=1), customers=customers, keys=FROM_TO
     ).items():
         balance[to_id] += n
         if from_id is not None:
             balance[from_id] -= n
     entries: dict[tuple[date, int], int] = defaultdict(int)
     exits: dict[tuple[date, int], int] = defaultdict(int)
-    for (day, from_id, to_id, _), (n,) in _transitions(
-        start=start, end=end, customers=customers
+    for (day, from_id, to_id), (n,) in _transitions(
+        start=start, end=end, customers=customers, keys=("day", *FROM_TO)
     ).items():
         bucket = bucket_of(day, granularity)
         entries[(bucket, to_id)] += n
@@ -281,8 +286,8 @@ def phase_counts_over_time(
         counts[(row.bucket, row.phase)] += row.customers
     entries: dict[tuple[date, str], int] = defaultdict(int)
     exits: dict[tuple[date, str], int] = defaultdict(int)
-    for (day, from_id, to_id, _), (n,) in _transitions(
-        start=start, end=end, customers=customers
+    for (day, from_id, to_id), (n,) in _transitions(
+        start=start, end=end, customers=customers, keys=("day", *FROM_TO)
     ).items():
         to_phase = stages[to_id].phase
         from_phase = stages[from_id].phase if from_id is not None else None
@@ -323,8 +328,11 @@ def transition_matrix(
     by the stages' positions."""
     stages = _stages()
     totals: dict[tuple[int | None, int, str], int] = defaultdict(int)
-    for (_, from_id, to_id, direction), (n,) in _transitions(
-        start=start, end=end, customers=_filtered_customers(segment, owner)
+    for (from_id, to_id, direction), (n,) in _transitions(
+        start=start,
+        end=end,
+        customers=_filtered_customers(segment, owner),
+        keys=(*FROM_TO, "direction"),
     ).items():
         totals[(from_id, to_id, direction)] += n
 
@@ -384,16 +392,16 @@ def phase_conversion(
     stages = _stages()
     order = {Phase.ATTRACT: 0, Phase.ENGAGE: 1, Phase.DELIGHT: 2}
     at_start: dict[str, int] = defaultdict(int)
-    for (_, from_id, to_id, _), (n,) in _transitions(
-        start=None, end=start - timedelta(days=1), customers=customers
+    for (from_id, to_id), (n,) in _transitions(
+        start=None, end=start - timedelta(days=1), customers=customers, keys=FROM_TO
     ).items():
         at_start[stages[to_id].phase] += n
         if from_id is not None:
             at_start[stages[from_id].phase] -= n
     entered: dict[str, int] = defaultdict(int)
     converted: dict[str, int] = defaultdict(int)
-    for (_, from_id, to_id, direction), (n,) in _transitions(
-        start=start, end=end, customers=customers
+    for (from_id, to_id, direction), (n,) in _transitions(
+        start=start, end=end, customers=customers, keys=(*FROM_TO, "direction")
     ).items():
         to_phase = stages[to_id].phase
         from_phase = stages[from_id].phase if from_id is not None else None
@@ -514,10 +522,15 @@ def _user_teams(user_ids: Iterable[int | None]) -> dict[int | None, str]:
 
 
 def _effects(
-    *, start: date, end: date, customers: QuerySet[Customer] | None
+    *,
+    start: date,
+    end: date,
+    customers: QuerySet[Customer] | None,
+    keys: tuple[str, ...],
 ) -> dict[tuple[Any, ...], list[int]]:
-    """{(day, stage_id, user_id, effect): [interactions, Σ weight]} of the period."""
-    keys = ("day", "stage_id", "user_id", "effect")
+    """{key: [interactions, Σ weight]} of the period, `keys` among day, stage_id, user_id
+    and effect."""
+    columns = ("day", "stage_id", "user_id", "effect")
     values = ("interactions", "weight")
     if customers is None:
         return _rollup(
@@ -546,15 +559,19 @@ def _effects(
             query.replace("{customers}", sql),
             [_moment(start), _moment(end + timedelta(days=1)), *extra],
         )
-        rows = [dict(zip(keys + values, row, strict=True)) for row in cursor.fetchall()]
+        rows = [dict(zip(columns + values, row, strict=True)) for row in cursor.fetchall()]
     return _merge(rows, keys, values)
 
 
 def _survey_answers(
-    *, start: date, end: date, customers: QuerySet[Customer] | None
+    *,
+    start: date,
+    end: date,
+    customers: QuerySet[Customer] | None,
+    keys: tuple[str, ...],
 ) -> dict[tuple[Any, ...], list[int]]:
-    """{(day, stage_id, kind, score, category, effect): [answers, Σ weight]} of the period."""
-    keys = ("day", "stage_id", "kind", "score", "category", "effect")
+    """{key: [answers, Σ weight]} of the period, `keys` among day, stage_id, kind, score,
+    category and effect."""
     values = ("answers", "weight")
     if customers is None:
         return _rollup(
@@ -653,24 +670,26 @@ def force_friction_by_stage(
     customers = _filtered_customers(segment, owner)
     stages = _stages()
     cells: dict[tuple[int | None, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    effects = _effects(start=start, end=end, customers=customers)
-    teams = _user_teams(key[2] for key in effects)
-    for (_, stage_id, user_id, effect), (n, weight) in effects.items():
+    effects = _effects(
+        start=start, end=end, customers=customers, keys=("stage_id", "user_id", "effect")
+    )
+    teams = _user_teams(key[1] for key in effects)
+    for (stage_id, user_id, effect), (n, weight) in effects.items():
         cell = cells[(stage_id, teams.get(user_id, NO_TEAM))]
         cell["interactions"] += n
         if effect == Effect.FORCE:
             cell["interaction_force"] += weight
         elif effect == Effect.FRICTION:
             cell["interaction_friction"] += weight
-    for (_, stage_id, _, _, _, effect), (_, weight) in _survey_answers(
-        start=start, end=end, customers=customers
+    for (stage_id, effect), (_, weight) in _survey_answers(
+        start=start, end=end, customers=customers, keys=("stage_id", "effect")
     ).items():
         if effect == Effect.FORCE:
             cells[(stage_id, NO_TEAM)]["survey_force"] += weight
         elif effect == Effect.FRICTION:
             cells[(stage_id, NO_TEAM)]["survey_friction"] += weight
-    for (_, from_id, _, direction), (n,) in _transitions(
-        start=start, end=end, customers=customers
+    for (from_id, direction), (n,) in _transitions(
+        start=start, end=end, customers=customers, keys=("from_stage_id", "direction")
     ).items():
         if direction == Direction.BACKWARD:
             cells[(from_id, NO_TEAM)]["backward_moves"] += n
@@ -753,22 +772,22 @@ def momentum_over_time(
     customers = _filtered_customers(segment, owner)
     force: dict[date, int] = defaultdict(int)
     friction: dict[date, int] = defaultdict(int)
-    for (day, _, _, effect), (_, weight) in _effects(
-        start=start, end=end, customers=customers
+    for (day, effect), (_, weight) in _effects(
+        start=start, end=end, customers=customers, keys=("day", "effect")
     ).items():
         if effect == Effect.FORCE:
             force[bucket_of(day, granularity)] += weight
         elif effect == Effect.FRICTION:
             friction[bucket_of(day, granularity)] += weight
-    for (day, _, _, _, _, effect), (_, weight) in _survey_answers(
-        start=start, end=end, customers=customers
+    for (day, effect), (_, weight) in _survey_answers(
+        start=start, end=end, customers=customers, keys=("day", "effect")
     ).items():
         if effect == Effect.FORCE:
             force[bucket_of(day, granularity)] += weight
         elif effect == Effect.FRICTION:
             friction[bucket_of(day, granularity)] += weight
-    for (day, _, _, direction), (n,) in _transitions(
-        start=start, end=end, customers=customers
+    for (day, direction), (n,) in _transitions(
+        start=start, end=end, customers=customers, keys=("day", "direction")
     ).items():
         if direction == Direction.BACKWARD:
             friction[bucket_of(day, granularity)] += n
@@ -812,8 +831,11 @@ def survey_trends(
 
     kinds = [kind] if kind else list(SurveyKind.values)
     counts: dict[tuple[date, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for (day, _, answer_kind, score, _, _), (n, _) in _survey_answers(
-        start=start, end=end, customers=_filtered_customers(segment, owner)
+    for (day, answer_kind, score), (n, _) in _survey_answers(
+        start=start,
+        end=end,
+        customers=_filtered_customers(segment, owner),
+        keys=("day", "kind", "score"),
     ).items():
         counts[(bucket_of(day, granularity), answer_kind)][score] += n
     result = []
