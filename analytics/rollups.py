@@ -150,7 +150,30 @@ SURVEYS = Rollup(
     """,
 )
 
-ROLLUPS = (TRANSITIONS, EFFECTS, SURVEYS)
+# A stay in a stage ends at the customer's next transition: pair each transition with the
+# previous one of the chain (ordered by occurred_at, then id).
+STAYS = Rollup(
+    name="stays",
+    table="analytics_stayday",
+    delta_table="analytics_staydelta",
+    keys=("day", "stage_id", "bucket"),
+    values=("stays", "seconds"),
+    raw_sql="""
+        SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, stage_id,
+               analytics_stay_bucket(seconds) AS bucket, COUNT(*) AS stays,
+               SUM(floor(seconds))::bigint AS seconds
+        FROM (
+            SELECT occurred_at, LAG(to_stage_id) OVER chain AS stage_id,
+                   EXTRACT(EPOCH FROM occurred_at - LAG(occurred_at) OVER chain) AS seconds
+            FROM stages_stagetransition
+            WINDOW chain AS (PARTITION BY customer_id ORDER BY occurred_at, id)
+        ) AS stay
+        WHERE stage_id IS NOT NULL
+        GROUP BY 1, 2, 3
+    """,
+)
+
+ROLLUPS = (TRANSITIONS, EFFECTS, SURVEYS, STAYS)
 
 # --- the triggers (installed by migration 0002) ---------------------------------------------
 
@@ -304,6 +327,65 @@ BEGIN
     RETURN NULL;
 END $$;
 
+-- Durations in 2% buckets: bucket b holds [1.02^b, 1.02^(b+1)) seconds; -1 under a second.
+CREATE OR REPLACE FUNCTION analytics_stay_bucket(p_seconds numeric) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_seconds < 1 THEN -1 ELSE floor(ln(p_seconds) / ln(1.02))::integer END
+$$;
+
+CREATE OR REPLACE FUNCTION analytics_stay_delta(
+    p_exit_at timestamptz, p_stage bigint, p_entered_at timestamptz, p_sign integer
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    secs numeric := EXTRACT(EPOCH FROM p_exit_at - p_entered_at);
+BEGIN
+    INSERT INTO analytics_staydelta (day, stage_id, bucket, stays, seconds)
+    VALUES (analytics_day(p_exit_at), p_stage, analytics_stay_bucket(secs), p_sign,
+            p_sign * floor(secs)::bigint);
+END $$;
+
+-- A transition added to (or removed from) a chain between P and N splits (or joins) the stay
+-- P → N into P → T and T → N. BEFORE the row changes, like the reattribution above.
+CREATE OR REPLACE FUNCTION analytics_transition_stays() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    t_customer bigint; t_id bigint; t_at timestamptz; t_stage bigint; sign integer;
+    p_id bigint; p_at timestamptz; p_stage bigint; n_id bigint; n_at timestamptz;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        t_customer := NEW.customer_id; t_id := NEW.id; t_at := NEW.occurred_at;
+        t_stage := NEW.to_stage_id; sign := 1;
+    ELSE
+        t_customer := OLD.customer_id; t_id := OLD.id; t_at := OLD.occurred_at;
+        t_stage := OLD.to_stage_id; sign := -1;
+    END IF;
+    SELECT id, occurred_at, to_stage_id INTO p_id, p_at, p_stage
+    FROM stages_stagetransition
+    WHERE customer_id = t_customer AND id <> t_id AND (occurred_at, id) < (t_at, t_id)
+    ORDER BY occurred_at DESC, id DESC LIMIT 1;
+    SELECT id, occurred_at INTO n_id, n_at
+    FROM stages_stagetransition
+    WHERE customer_id = t_customer AND id <> t_id AND (occurred_at, id) > (t_at, t_id)
+    ORDER BY occurred_at, id LIMIT 1;
+    IF p_id IS NOT NULL AND n_id IS NOT NULL THEN
+        PERFORM analytics_stay_delta(n_at, p_stage, p_at, -sign);
+    END IF;
+    IF p_id IS NOT NULL THEN
+        PERFORM analytics_stay_delta(t_at, p_stage, p_at, sign);
+    END IF;
+    IF n_id IS NOT NULL THEN
+        PERFORM analytics_stay_delta(n_at, t_stage, t_at, sign);
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        RETURN NEW;
+    END IF;
+    RETURN OLD;
+END $$;
+
+CREATE TRIGGER analytics_transition_stays
+BEFORE INSERT OR DELETE ON stages_stagetransition
+FOR EACH ROW EXECUTE FUNCTION analytics_transition_stays();
+
 CREATE TRIGGER analytics_transition_delta
 AFTER INSERT OR UPDATE OR DELETE ON stages_stagetransition
 FOR EACH ROW EXECUTE FUNCTION analytics_transition_delta();
@@ -322,6 +404,10 @@ FOR EACH ROW EXECUTE FUNCTION analytics_response_delta();
 """
 
 UNINSTALL_SQL = """
+DROP TRIGGER IF EXISTS analytics_transition_stays ON stages_stagetransition;
+DROP FUNCTION IF EXISTS analytics_transition_stays();
+DROP FUNCTION IF EXISTS analytics_stay_delta(timestamptz, bigint, timestamptz, integer);
+DROP FUNCTION IF EXISTS analytics_stay_bucket(numeric);
 DROP TRIGGER IF EXISTS analytics_response_delta ON surveys_response;
 DROP TRIGGER IF EXISTS analytics_interaction_delta ON interactions_interaction;
 DROP TRIGGER IF EXISTS analytics_transition_reattribute ON stages_stagetransition;

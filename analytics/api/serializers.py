@@ -106,6 +106,7 @@ class StageVelocitySerializer(serializers.Serializer):
     stays = serializers.IntegerField()
     median_seconds = serializers.FloatField(allow_null=True)
     p90_seconds = serializers.FloatField(allow_null=True)
+    mean_seconds = serializers.FloatField(allow_null=True)
 
 
 class ForceFrictionSerializer(serializers.Serializer):
