@@ -130,6 +130,46 @@ class EffectDelta(EffectCounts):
         default_permissions = ()
 
 
+class EffectStageCounts(models.Model):
+    """Interactions of one UTC day against one stage with one effect, whoever logged them:
+    `EffectCounts` without the user, so that series over long periods read a few rows a
+    day (the stage is attributed the same way)."""
+
+    day = models.DateField()
+    stage = _stage()
+    effect = models.CharField(max_length=16)
+    interactions = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} {self.effect}"
+
+
+class EffectStageDay(EffectStageCounts):
+    """Rollup of `Interaction` by day, stage and effect."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "effect"],
+                name="effect_stage_day_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class EffectStageDelta(EffectStageCounts):
+    """A signed change to `EffectStageDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
 class SurveyCounts(models.Model):
     """Survey answers of one UTC day, per stage (`Response.stage`), kind and score."""
 

@@ -136,6 +136,32 @@ EFFECTS = Rollup(
     """,
 )
 
+EFFECT_STAGES = Rollup(
+    name="effect_stages",
+    table="analytics_effectstageday",
+    delta_table="analytics_effectstagedelta",
+    keys=("day", "stage_id", "effect"),
+    values=("interactions", "weight"),
+    raw_sql="""
+        SELECT (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
+               COALESCE(latest.to_stage_id, first.to_stage_id) AS stage_id,
+               i.effect,
+               COUNT(*) AS interactions, SUM(i.weight) AS weight
+        FROM interactions_interaction AS i
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM stages_stagetransition AS t
+            WHERE t.customer_id = i.customer_id AND t.occurred_at <= i.occurred_at
+            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
+        ) AS latest ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM stages_stagetransition AS t
+            WHERE t.customer_id = i.customer_id
+            ORDER BY t.occurred_at, t.id LIMIT 1
+        ) AS first ON TRUE
+        GROUP BY 1, 2, 3
+    """,
+)
+
 SURVEYS = Rollup(
     name="surveys",
     table="analytics_surveyday",
@@ -173,7 +199,7 @@ STAYS = Rollup(
     """,
 )
 
-ROLLUPS = (TRANSITIONS, EFFECTS, SURVEYS, STAYS)
+ROLLUPS = (TRANSITIONS, EFFECTS, EFFECT_STAGES, SURVEYS, STAYS)
 
 # --- the triggers (installed by migration 0002) ---------------------------------------------
 
@@ -212,6 +238,18 @@ BEGIN
         RETURN p_extra_stage;
     END IF;
     RETURN f_stage;
+END $$;
+
+-- One interaction counted (p_sign 1) or uncounted (-1) against a stage: both effect rollups.
+CREATE OR REPLACE FUNCTION analytics_effect_delta(
+    p_at timestamptz, p_stage bigint, p_user integer, p_effect varchar, p_sign integer,
+    p_weight integer
+) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO analytics_effectdelta (day, stage_id, user_id, effect, interactions, weight)
+    VALUES (analytics_day(p_at), p_stage, p_user, p_effect, p_sign, p_sign * p_weight);
+    INSERT INTO analytics_effectstagedelta (day, stage_id, effect, interactions, weight)
+    VALUES (analytics_day(p_at), p_stage, p_effect, p_sign, p_sign * p_weight);
 END $$;
 
 CREATE OR REPLACE FUNCTION analytics_transition_delta() RETURNS trigger
@@ -263,13 +301,10 @@ BEGIN
             new_stage := analytics_stage_at(t_customer, i.occurred_at, OLD.id);
         END IF;
         IF old_stage IS DISTINCT FROM new_stage THEN
-            INSERT INTO analytics_effectdelta
-                (day, stage_id, user_id, effect, interactions, weight)
-            VALUES
-                (analytics_day(i.occurred_at), old_stage, i.logged_by_id, i.effect,
-                 -1, -i.weight),
-                (analytics_day(i.occurred_at), new_stage, i.logged_by_id, i.effect,
-                 1, i.weight);
+            PERFORM analytics_effect_delta(
+                i.occurred_at, old_stage, i.logged_by_id, i.effect, -1, i.weight);
+            PERFORM analytics_effect_delta(
+                i.occurred_at, new_stage, i.logged_by_id, i.effect, 1, i.weight);
         END IF;
     END LOOP;
     IF TG_OP = 'INSERT' THEN
@@ -288,16 +323,14 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        INSERT INTO analytics_effectdelta (day, stage_id, user_id, effect, interactions, weight)
-        VALUES (analytics_day(OLD.occurred_at),
-                analytics_stage_at(OLD.customer_id, OLD.occurred_at),
-                OLD.logged_by_id, OLD.effect, -1, -OLD.weight);
+        PERFORM analytics_effect_delta(
+            OLD.occurred_at, analytics_stage_at(OLD.customer_id, OLD.occurred_at),
+            OLD.logged_by_id, OLD.effect, -1, OLD.weight);
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        INSERT INTO analytics_effectdelta (day, stage_id, user_id, effect, interactions, weight)
-        VALUES (analytics_day(NEW.occurred_at),
-                analytics_stage_at(NEW.customer_id, NEW.occurred_at),
-                NEW.logged_by_id, NEW.effect, 1, NEW.weight);
+        PERFORM analytics_effect_delta(
+            NEW.occurred_at, analytics_stage_at(NEW.customer_id, NEW.occurred_at),
+            NEW.logged_by_id, NEW.effect, 1, NEW.weight);
     END IF;
     RETURN NULL;
 END $$;
@@ -416,6 +449,8 @@ DROP FUNCTION IF EXISTS analytics_response_delta();
 DROP FUNCTION IF EXISTS analytics_interaction_delta();
 DROP FUNCTION IF EXISTS analytics_transition_reattribute();
 DROP FUNCTION IF EXISTS analytics_transition_delta();
+DROP FUNCTION IF EXISTS analytics_effect_delta(
+    timestamptz, bigint, integer, varchar, integer, integer);
 DROP FUNCTION IF EXISTS analytics_stage_at(
     bigint, timestamptz, bigint, bigint, timestamptz, bigint);
 DROP FUNCTION IF EXISTS analytics_day(timestamptz);

@@ -38,6 +38,8 @@ from accounts.roles import ROLES
 from analytics.models import (
     EffectDay,
     EffectDelta,
+    EffectStageDay,
+    EffectStageDelta,
     StayDay,
     StayDelta,
     SurveyDay,
@@ -137,15 +139,49 @@ def _merge(rows: Iterable[dict[str, Any]], keys: tuple[str, ...], values: tuple[
     return {key: sums for key, sums in merged.items() if any(sums)}
 
 
+_DAY_FILTERS = {"day__gte": "day >= %s", "day__lte": "day <= %s"}
+
+
 def _rollup(
-    rollup: type, delta: type, *, keys: tuple[str, ...], values: tuple[str, ...], **filters: Any
+    rollup: type,
+    delta: type,
+    *,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+    granularity: str = "day",
+    **filters: Any,
 ) -> dict[tuple[Any, ...], list[int]]:
     """Σ values per key over rollup + pending deltas, read in ONE statement (one snapshot:
-    a concurrent fold moves rows from one side to the other without changing the sum)."""
-    sums = {value: Sum(value) for value in values}
-    rolled = rollup.objects.filter(**filters).values(*keys).annotate(**sums).order_by()
-    pending = delta.objects.filter(**filters).values(*keys).annotate(**sums).order_by()
-    return _merge(rolled.union(pending, all=True), keys, values)
+    a concurrent fold moves rows from one side to the other without changing the sum),
+    grouped by the database so that only one row per key comes back. `keys` and `values`
+    are column names of the models (never user input); `filters` bound the day. With a
+    `granularity`, the "day" key is the first day of its bucket (summed in the database)."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"Unknown granularity {granularity!r}.")
+    conditions = [_DAY_FILTERS[name] for name in filters] or ["TRUE"]
+    where = " AND ".join(conditions)
+    columns = ", ".join(keys + values)
+    sums = ", ".join(f"SUM({value})" for value in values)
+    day = "day" if granularity == "day" else f"date_trunc('{granularity}', day)::date"
+    selected = ", ".join(day if key == "day" else key for key in keys)
+    group = ", ".join(str(position) for position in range(1, len(keys) + 1))
+    query = f"""
+        SELECT {selected}, {sums} FROM (
+            SELECT {columns} FROM {rollup._meta.db_table} WHERE {where}
+            UNION ALL
+            SELECT {columns} FROM {delta._meta.db_table} WHERE {where}
+        ) AS x
+        GROUP BY {group}
+    """  # noqa: S608 - names are the models' own; values are bound
+    params = list(filters.values()) * 2
+    width = len(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {
+            tuple(row[:width]): [int(v or 0) for v in row[width:]]
+            for row in cursor.fetchall()
+            if any(row[width:])
+        }
 
 
 def _day_filter(start: date | None, end: date | None) -> dict[str, date]:
@@ -179,6 +215,7 @@ def _transitions(
     end: date | None,
     customers: QuerySet[Customer] | None,
     keys: tuple[str, ...],
+    granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
     """{key: [moves]} for the days given, `keys` among day, from_stage_id, to_stage_id and
     direction (grouped by the database: only as many rows as distinct keys come back)."""
@@ -188,6 +225,7 @@ def _transitions(
             TransitionDelta,
             keys=keys,
             values=("transitions",),
+            granularity=granularity,
             **_day_filter(start, end),
         )
     rows = (
@@ -240,7 +278,7 @@ def stage_counts_over_time(
     entries: dict[tuple[date, int], int] = defaultdict(int)
     exits: dict[tuple[date, int], int] = defaultdict(int)
     for (day, from_id, to_id), (n,) in _transitions(
-        start=start, end=end, customers=customers, keys=("day", *FROM_TO)
+        start=start, end=end, customers=customers, keys=("day", *FROM_TO), granularity=granularity
     ).items():
         bucket = bucket_of(day, granularity)
         entries[(bucket, to_id)] += n
@@ -291,7 +329,7 @@ def phase_counts_over_time(
     entries: dict[tuple[date, str], int] = defaultdict(int)
     exits: dict[tuple[date, str], int] = defaultdict(int)
     for (day, from_id, to_id), (n,) in _transitions(
-        start=start, end=end, customers=customers, keys=("day", *FROM_TO)
+        start=start, end=end, customers=customers, keys=("day", *FROM_TO), granularity=granularity
     ).items():
         to_phase = stages[to_id].phase
         from_phase = stages[from_id].phase if from_id is not None else None
@@ -565,14 +603,25 @@ def _effects(
     end: date,
     customers: QuerySet[Customer] | None,
     keys: tuple[str, ...],
+    granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
     """{key: [interactions, Σ weight]} of the period, `keys` among day, stage_id, user_id
     and effect."""
     columns = ("day", "stage_id", "user_id", "effect")
     values = ("interactions", "weight")
     if customers is None:
+        # Without a user in the key, the rollup without users answers with far fewer rows.
+        rollup, delta = (
+            (EffectDay, EffectDelta) if "user_id" in keys else (EffectStageDay, EffectStageDelta)
+        )
         return _rollup(
-            EffectDay, EffectDelta, keys=keys, values=values, day__gte=start, day__lte=end
+            rollup,
+            delta,
+            keys=keys,
+            values=values,
+            granularity=granularity,
+            day__gte=start,
+            day__lte=end,
         )
     query = """
         SELECT (i.occurred_at AT TIME ZONE 'UTC')::date,
@@ -607,13 +656,20 @@ def _survey_answers(
     end: date,
     customers: QuerySet[Customer] | None,
     keys: tuple[str, ...],
+    granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
     """{key: [answers, Σ weight]} of the period, `keys` among day, stage_id, kind, score,
     category and effect."""
     values = ("answers", "weight")
     if customers is None:
         return _rollup(
-            SurveyDay, SurveyDelta, keys=keys, values=values, day__gte=start, day__lte=end
+            SurveyDay,
+            SurveyDelta,
+            keys=keys,
+            values=values,
+            granularity=granularity,
+            day__gte=start,
+            day__lte=end,
         )
     rows = (
         Response.objects.filter(
@@ -811,21 +867,25 @@ def momentum_over_time(
     force: dict[date, int] = defaultdict(int)
     friction: dict[date, int] = defaultdict(int)
     for (day, effect), (_, weight) in _effects(
-        start=start, end=end, customers=customers, keys=("day", "effect")
+        start=start, end=end, customers=customers, keys=("day", "effect"), granularity=granularity
     ).items():
         if effect == Effect.FORCE:
             force[bucket_of(day, granularity)] += weight
         elif effect == Effect.FRICTION:
             friction[bucket_of(day, granularity)] += weight
     for (day, effect), (_, weight) in _survey_answers(
-        start=start, end=end, customers=customers, keys=("day", "effect")
+        start=start, end=end, customers=customers, keys=("day", "effect"), granularity=granularity
     ).items():
         if effect == Effect.FORCE:
             force[bucket_of(day, granularity)] += weight
         elif effect == Effect.FRICTION:
             friction[bucket_of(day, granularity)] += weight
     for (day, direction), (n,) in _transitions(
-        start=start, end=end, customers=customers, keys=("day", "direction")
+        start=start,
+        end=end,
+        customers=customers,
+        keys=("day", "direction"),
+        granularity=granularity,
     ).items():
         if direction == Direction.BACKWARD:
             friction[bucket_of(day, granularity)] += n
@@ -874,6 +934,7 @@ def survey_trends(
         end=end,
         customers=_filtered_customers(segment, owner),
         keys=("day", "kind", "score"),
+        granularity=granularity,
     ).items():
         counts[(bucket_of(day, granularity), answer_kind)][score] += n
     result = []
@@ -924,29 +985,30 @@ def loop_completion(
     customers = _filtered_customers(segment, owner)
     since, until = _moment(start), _moment(end + timedelta(days=1))
     delight = list(Stage.objects.filter(phase=Phase.DELIGHT).values_list("pk", flat=True))
-    restrict, restrict_params = "", []
+    restrict, restrict_id, restrict_params = "", "", []
     if customers is not None:
         sql, extra = customers.values("pk").query.sql_with_params()
-        restrict, restrict_params = f"AND c.id IN ({sql})", list(extra)
+        restrict, restrict_params = f"AND customer_id IN ({sql})", list(extra)
+        restrict_id = f"AND id IN ({sql})"
+    # Where a customer stood at the start: their stage now if they have not moved since
+    # (stage_entered_at is their latest move), else the from_stage of their first move since.
+    # Both read indexes ((stage, stage_entered_at) on customers, occurred_at on transitions)
+    # instead of walking every customer's chain.
     query = f"""
-        WITH delight AS (
-            SELECT c.id AS customer_id FROM customers_customer AS c
-            WHERE c.id IN (
-                SELECT customer_id FROM stages_stagetransition
-                WHERE to_stage_id = ANY(%s) AND occurred_at < %s
-            ) {restrict}
-            AND (
-                EXISTS (
-                    SELECT 1 FROM stages_stagetransition AS t
-                    WHERE t.customer_id = c.id AND t.to_stage_id = ANY(%s)
-                      AND t.occurred_at >= %s AND t.occurred_at < %s
-                )
-                OR (
-                    SELECT l.to_stage_id FROM stages_stagetransition AS l
-                    WHERE l.customer_id = c.id AND l.occurred_at < %s
-                    ORDER BY l.occurred_at DESC, l.id DESC LIMIT 1
-                ) = ANY(%s)
-            )
+        WITH moved AS (
+            SELECT DISTINCT ON (customer_id) customer_id, from_stage_id AS at_start
+            FROM stages_stagetransition
+            WHERE occurred_at >= %s {restrict}
+            ORDER BY customer_id, occurred_at, id
+        ), delight AS (
+            SELECT id AS customer_id FROM customers_customer
+            WHERE stage_id = ANY(%s) AND stage_entered_at < %s
+              {restrict_id}
+            UNION
+            SELECT customer_id FROM moved WHERE at_start = ANY(%s)
+            UNION
+            SELECT customer_id FROM stages_stagetransition
+            WHERE occurred_at >= %s AND occurred_at < %s AND to_stage_id = ANY(%s) {restrict}
         ), referred AS (
             SELECT DISTINCT r.referrer_id AS customer_id FROM customers_referral AS r
             JOIN delight AS d ON d.customer_id = r.referrer_id
@@ -965,16 +1027,18 @@ def loop_completion(
                (SELECT COUNT(*) FROM (
                    SELECT customer_id FROM referred UNION SELECT customer_id FROM bought
                ) AS closed)
-    """  # noqa: S608 - table and column names are our constants; values are bound
+    """  # noqa: S608 - sql is Django's compiled query; values are bound
     params = [
+        since,
+        *restrict_params,
         delight,
-        until,
+        since,
         *restrict_params,
         delight,
         since,
         until,
-        since,
         delight,
+        *restrict_params,
         Phase.DELIGHT.value,
         since,
         until,

@@ -351,6 +351,7 @@ def test_rollups_and_raw_records_give_the_same_numbers(random_history, seed):
         (selectors.transition_matrix, {}),
         (selectors.phase_conversion, {}),
         (selectors.stage_velocity, {}),
+        (selectors.loop_completion, {}),
         (selectors.force_friction_by_stage, {}),
         (selectors.momentum_over_time, {"granularity": "day"}),
         (selectors.survey_trends, {"granularity": "week"}),
