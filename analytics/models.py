@@ -130,6 +130,54 @@ class EffectDelta(EffectCounts):
         default_permissions = ()
 
 
+class EffectMonthCounts(models.Model):
+    """`EffectCounts` summed over a calendar month (UTC; `month` is its first day): a long
+    period reads its whole months here and only its partial months day by day."""
+
+    month = models.DateField()
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    effect = models.CharField(max_length=16)
+    interactions = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} stage {self.stage_id} user {self.user_id} {self.effect}"
+
+
+class EffectMonth(EffectMonthCounts):
+    """Rollup of `Interaction` by month, stage, user and effect."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "stage", "user", "effect"],
+                name="effect_month_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class EffectMonthDelta(EffectMonthCounts):
+    """A signed change to `EffectMonth` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
 class EffectStageCounts(models.Model):
     """Interactions of one UTC day against one stage with one effect, whoever logged them:
     `EffectCounts` without the user, so that series over long periods read a few rows a

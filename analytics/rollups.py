@@ -136,6 +136,32 @@ EFFECTS = Rollup(
     """,
 )
 
+EFFECT_MONTHS = Rollup(
+    name="effect_months",
+    table="analytics_effectmonth",
+    delta_table="analytics_effectmonthdelta",
+    keys=("month", "stage_id", "user_id", "effect"),
+    values=("interactions", "weight"),
+    raw_sql="""
+        SELECT date_trunc('month', i.occurred_at AT TIME ZONE 'UTC')::date AS month,
+               COALESCE(latest.to_stage_id, first.to_stage_id) AS stage_id,
+               i.logged_by_id AS user_id, i.effect,
+               COUNT(*) AS interactions, SUM(i.weight) AS weight
+        FROM interactions_interaction AS i
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM stages_stagetransition AS t
+            WHERE t.customer_id = i.customer_id AND t.occurred_at <= i.occurred_at
+            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
+        ) AS latest ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM stages_stagetransition AS t
+            WHERE t.customer_id = i.customer_id
+            ORDER BY t.occurred_at, t.id LIMIT 1
+        ) AS first ON TRUE
+        GROUP BY 1, 2, 3, 4
+    """,
+)
+
 EFFECT_STAGES = Rollup(
     name="effect_stages",
     table="analytics_effectstageday",
@@ -199,7 +225,7 @@ STAYS = Rollup(
     """,
 )
 
-ROLLUPS = (TRANSITIONS, EFFECTS, EFFECT_STAGES, SURVEYS, STAYS)
+ROLLUPS = (TRANSITIONS, EFFECTS, EFFECT_MONTHS, EFFECT_STAGES, SURVEYS, STAYS)
 
 # --- the triggers (installed by migration 0002) ---------------------------------------------
 
@@ -240,7 +266,7 @@ BEGIN
     RETURN f_stage;
 END $$;
 
--- One interaction counted (p_sign 1) or uncounted (-1) against a stage: both effect rollups.
+-- One interaction counted (p_sign 1) or uncounted (-1) against a stage: every effect rollup.
 CREATE OR REPLACE FUNCTION analytics_effect_delta(
     p_at timestamptz, p_stage bigint, p_user integer, p_effect varchar, p_sign integer,
     p_weight integer
@@ -250,6 +276,10 @@ BEGIN
     VALUES (analytics_day(p_at), p_stage, p_user, p_effect, p_sign, p_sign * p_weight);
     INSERT INTO analytics_effectstagedelta (day, stage_id, effect, interactions, weight)
     VALUES (analytics_day(p_at), p_stage, p_effect, p_sign, p_sign * p_weight);
+    INSERT INTO analytics_effectmonthdelta
+        (month, stage_id, user_id, effect, interactions, weight)
+    VALUES (date_trunc('month', analytics_day(p_at))::date, p_stage, p_user, p_effect, p_sign,
+            p_sign * p_weight);
 END $$;
 
 CREATE OR REPLACE FUNCTION analytics_transition_delta() RETURNS trigger

@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 
@@ -38,6 +38,8 @@ from accounts.roles import ROLES
 from analytics.models import (
     EffectDay,
     EffectDelta,
+    EffectMonth,
+    EffectMonthDelta,
     EffectStageDay,
     EffectStageDelta,
     StayDay,
@@ -121,7 +123,7 @@ def _filtered_customers(
 
         customers = customers.filter(pk__in=segment_customers(segment).order_by().values("pk"))
     if owner is not None:
-        customers = customers.filter(owner=owner)
+        customers = customers.filter(owner_id=owner.pk)
     return customers.order_by()
 
 
@@ -139,12 +141,17 @@ def _merge(rows: Iterable[dict[str, Any]], keys: tuple[str, ...], values: tuple[
     return {key: sums for key, sums in merged.items() if any(sums)}
 
 
-_DAY_FILTERS = {"day__gte": "day >= %s", "day__lte": "day <= %s"}
+_DAY_FILTERS = {
+    "day__gte": "day >= %s",
+    "day__lte": "day <= %s",
+    "month__gte": "month >= %s",
+    "month__lte": "month <= %s",
+}
 
 
 def _rollup(
-    rollup: type,
-    delta: type,
+    rollup: type[models.Model],
+    delta: type[models.Model],
     *,
     keys: tuple[str, ...],
     values: tuple[str, ...],
@@ -400,7 +407,7 @@ def transition_matrix(
     ]
 
 
-NEXT_PHASE = {Phase.ATTRACT: Phase.ENGAGE, Phase.ENGAGE: Phase.DELIGHT}
+NEXT_PHASE: dict[str, str] = {Phase.ATTRACT: Phase.ENGAGE, Phase.ENGAGE: Phase.DELIGHT}
 
 
 @dataclass(frozen=True)
@@ -432,7 +439,7 @@ def phase_conversion(
     """
     customers = _filtered_customers(segment, owner)
     stages = _stages()
-    order = {Phase.ATTRACT: 0, Phase.ENGAGE: 1, Phase.DELIGHT: 2}
+    order: dict[str, int] = {Phase.ATTRACT: 0, Phase.ENGAGE: 1, Phase.DELIGHT: 2}
     at_start: dict[str, int] = defaultdict(int)
     for (from_id, to_id), (n,) in _transitions(
         start=None, end=start - timedelta(days=1), customers=customers, keys=FROM_TO
@@ -589,12 +596,61 @@ def _user_teams(user_ids: Iterable[int | None]) -> dict[int | None, str]:
     )
     for pk in ids:
         teams[pk] = NO_TEAM
-    best: dict[int, str] = {}
+    best: dict[int | None, str] = {}
     for pk, role in memberships:
         if pk not in best or rank[role] < rank[best[pk]]:
             best[pk] = role
     teams.update(best)
     return teams
+
+
+def _effects_by_month(
+    *, start: date, end: date, keys: tuple[str, ...], values: tuple[str, ...]
+) -> dict[tuple[Any, ...], list[int]]:
+    """The user-level effect rollup for a period: its whole calendar months from
+    `EffectMonth`, the days of its partial months from `EffectDay`."""
+    first_full = (
+        start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    )
+    after_end = end + timedelta(days=1)
+    last_full = after_end.replace(day=1)  # the month after the last whole month
+    if first_full >= last_full:
+        return _rollup(
+            EffectDay, EffectDelta, keys=keys, values=values, day__gte=start, day__lte=end
+        )
+    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(values))
+    parts = [
+        _rollup(
+            EffectMonth,
+            EffectMonthDelta,
+            keys=keys,
+            values=values,
+            month__gte=first_full,
+            month__lte=last_full - timedelta(days=1),
+        )
+    ]
+    if start < first_full:
+        parts.append(
+            _rollup(
+                EffectDay,
+                EffectDelta,
+                keys=keys,
+                values=values,
+                day__gte=start,
+                day__lte=first_full - timedelta(days=1),
+            )
+        )
+    if last_full <= end:
+        parts.append(
+            _rollup(
+                EffectDay, EffectDelta, keys=keys, values=values, day__gte=last_full, day__lte=end
+            )
+        )
+    for part in parts:
+        for key, sums in part.items():
+            for index, value in enumerate(sums):
+                totals[key][index] += value
+    return {key: sums for key, sums in totals.items() if any(sums)}
 
 
 def _effects(
@@ -609,6 +665,8 @@ def _effects(
     and effect."""
     columns = ("day", "stage_id", "user_id", "effect")
     values = ("interactions", "weight")
+    if customers is None and "user_id" in keys and "day" not in keys:
+        return _effects_by_month(start=start, end=end, keys=keys, values=values)
     if customers is None:
         # Without a user in the key, the rollup without users answers with far fewer rows.
         rollup, delta = (
@@ -792,10 +850,9 @@ def force_friction_by_stage(
     overdue = Task.objects.filter(state=TaskState.OPEN, due_at__lt=now or timezone.now())
     if customers is not None:
         overdue = overdue.filter(customer__in=customers.values("pk"))
-    overdue_rows = (
+    overdue_rows = list(
         overdue.values("customer__stage_id", "assignee_id").annotate(n=Count("pk")).order_by()
     )
-    overdue_rows = list(overdue_rows)
     assignee_teams = _user_teams(row["assignee_id"] for row in overdue_rows)
     for row in overdue_rows:
         team = assignee_teams.get(row["assignee_id"], NO_TEAM)

@@ -29,7 +29,7 @@ VIEW_FLYWHEEL = "analytics.view_flywheel"
 VIEW_COSTS = "analytics.view_costs"
 
 
-def _described(name: str, row: type[serializers.Serializer], input_: type) -> dict[str, Any]:
+def _described(name: str, row: type[serializers.Serializer], input_: type) -> dict[int, Any]:
     """The OpenAPI description of a response: the echoed parameters and the rows."""
     fields: dict[str, serializers.Field] = {}
     for field_name, field in input_().fields.items():
@@ -52,7 +52,7 @@ def _described(name: str, row: type[serializers.Serializer], input_: type) -> di
 class AnalyticsApi(APIView):
     """Validate the query, call one selector, answer JSON or CSV."""
 
-    renderer_classes: ClassVar[list[type]] = [JSONRenderer, CSVRenderer]
+    renderer_classes = [JSONRenderer, CSVRenderer]
     required_permissions: ClassVar[dict[str, str]] = {"GET": VIEW_FLYWHEEL}
     input_serializer: ClassVar[type[serializers.Serializer]] = s.FilteredInputSerializer
     row_serializer: ClassVar[type[serializers.Serializer]]
@@ -67,9 +67,9 @@ class AnalyticsApi(APIView):
         params = dict(serializer.validated_data)
         rows = self.compute(params)
         echoed: dict[str, Any] = {}
-        for field_name in serializer.fields:
+        for field_name in serializer.fields.keys():  # noqa: SIM118 - a BindingDict
             value = params.get(field_name)
-            echoed[field_name] = value.pk if hasattr(value, "pk") else value
+            echoed[field_name] = getattr(value, "pk", value)
         data = {
             **{k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in echoed.items()},
             "results": self.row_serializer([asdict(row) for row in rows], many=True).data,
@@ -92,7 +92,7 @@ class AnalyticsApi(APIView):
         if response.status_code >= 400 and isinstance(response, Response):
             response.accepted_renderer = JSONRenderer()
             response.accepted_media_type = "application/json"
-            response.renderer_context = self.get_renderer_context()
+            response.renderer_context = self.get_renderer_context()  # type: ignore[attr-defined]
         return response
 
 

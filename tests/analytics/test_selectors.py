@@ -4,6 +4,7 @@ records (a segment or owner filter) agree on random histories."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -343,19 +344,27 @@ def test_rollups_and_raw_records_give_the_same_numbers(random_history, seed):
     random_history(seed)
     rollups_fold()
     everyone = segment_create(name="Everyone", definition={"op": "and", "rules": []})
-    period = {"start": ago(100), "end": TODAY}
+    this_month = TODAY.replace(day=1)
+    two_months_ago = (this_month - timedelta(days=40)).replace(day=1)
+    periods = [
+        {"start": ago(100), "end": TODAY},  # partial months at both ends
+        {"start": two_months_ago, "end": this_month - timedelta(days=1)},  # whole months
+    ]
 
-    for selector, extra in [
-        (selectors.stage_counts_over_time, {"granularity": "week"}),
-        (selectors.phase_counts_over_time, {"granularity": "month"}),
-        (selectors.transition_matrix, {}),
-        (selectors.phase_conversion, {}),
-        (selectors.stage_velocity, {}),
-        (selectors.loop_completion, {}),
-        (selectors.force_friction_by_stage, {}),
-        (selectors.momentum_over_time, {"granularity": "day"}),
-        (selectors.survey_trends, {"granularity": "week"}),
-    ]:
+    for period, (selector, extra) in itertools.product(
+        periods,
+        [
+            (selectors.stage_counts_over_time, {"granularity": "week"}),
+            (selectors.phase_counts_over_time, {"granularity": "month"}),
+            (selectors.transition_matrix, {}),
+            (selectors.phase_conversion, {}),
+            (selectors.stage_velocity, {}),
+            (selectors.loop_completion, {}),
+            (selectors.force_friction_by_stage, {}),
+            (selectors.momentum_over_time, {"granularity": "day"}),
+            (selectors.survey_trends, {"granularity": "week"}),
+        ],
+    ):
         assert selector(**period, **extra) == selector(**period, **extra, segment=everyone), (
             selector.__name__
         )
