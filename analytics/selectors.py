@@ -94,18 +94,6 @@ def buckets(*, start: date, end: date, granularity: str) -> list[date]:
     return result
 
 
-def _bucket_end(bucket: date, granularity: str, end: date) -> date:
-    """The last day of `bucket` inside the period."""
-    if granularity == "day":
-        last = bucket
-    elif granularity == "week":
-        last = bucket + timedelta(days=6)
-    else:
-        following = (bucket.replace(day=28) + timedelta(days=4)).replace(day=1)
-        last = following - timedelta(days=1)
-    return min(last, end)
-
-
 def _moment(day: date) -> datetime:
     """Midnight UTC at the start of `day`."""
     return datetime.combine(day, time.min, tzinfo=UTC)

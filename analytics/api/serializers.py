@@ -15,6 +15,7 @@ from surveys.models import SurveyKind
 
 DEFAULT_DAYS = 30
 MAX_BUCKETS = 1000
+MAX_YEARS = 20
 
 
 class PeriodInputSerializer(serializers.Serializer):
@@ -28,6 +29,10 @@ class PeriodInputSerializer(serializers.Serializer):
         start = attrs.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         if start > end:
             raise serializers.ValidationError({"start": ["The start must not be after the end."]})
+        if (end - start).days >= MAX_YEARS * 366:
+            raise serializers.ValidationError(
+                {"start": [f"A period may span at most {MAX_YEARS} years."]}
+            )
         attrs["start"], attrs["end"] = start, end
         return attrs
 

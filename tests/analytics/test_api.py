@@ -117,6 +117,7 @@ def test_the_transition_matrix_of_an_owner(api_as, marketer, sales_rep, customer
         ({"owner": 999999}, "owner"),
         ({"owner": "me"}, "owner"),
         ({"start": "2020-01-01", "end": "2026-01-01", "granularity": "day"}, "granularity"),
+        ({"start": "1900-01-01", "end": "2026-01-01", "granularity": "month"}, "start"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_even_for_csv(api_as, marketer, params, field):
