@@ -395,7 +395,7 @@ def transition_matrix(
     ]
 
 
-NEXT_PHASE: dict[str, str] = {Phase.ATTRACT: Phase.ENGAGE, Phase.ENGAGE: Phase.DELIGHT}
+NEXT_PHASE: dict[str, str] = {"attract": "engage", "engage": "delight"}
 
 
 @dataclass(frozen=True)
