@@ -392,3 +392,76 @@ def test_loop_completion_counts_delight_customers_who_referred_or_bought_again(
     assert (result.delight_customers, result.referred, result.bought_again) == (3, 1, 1)
     assert result.closed_loop == 2
     assert result.rate == round(2 / 3, 4)
+
+
+def test_unsubscribes_are_friction_against_the_stage_of_the_moment(customer_factory, stages):
+    from consent.services import consent_record
+
+    customer = customer_factory(email="u@example.com", stage="evaluation", email_consent=True)
+    consent_record(customer=customer, channel="email", granted=False, method="unsubscribe_link")
+    other = customer_factory(email="v@example.com", email_consent=True)
+    consent_record(customer=other, channel="email", granted=False, method="dashboard")
+
+    rows = selectors.force_friction_by_stage(start=TODAY, end=TODAY)
+    points = selectors.momentum_over_time(start=TODAY, end=TODAY, granularity="day")
+
+    assert {(r.stage, r.unsubscribes) for r in rows if r.unsubscribes} == {("evaluation", 1)}
+    assert points[0].friction == 1  # a staff member's change is no unsubscribe
+
+
+def test_lifetime_value_by_segment_per_currency(customer_factory):
+    from interactions.services import purchase_record
+
+    vip = segment_create(
+        name="VIP",
+        definition={"op": "and", "rules": [{"field": "tags", "op": "has_any", "value": ["vip"]}]},
+    )
+    ann = customer_factory(email="ann@example.com", tags=["vip"])
+    bob = customer_factory(email="bob@example.com", tags=["vip"])
+    customer_factory(email="cid@example.com", tags=["vip"])
+    outsider = customer_factory(email="out@example.com")
+    for customer, amount, currency in [
+        (ann, "100.00", "EUR"),
+        (ann, "50.00", "EUR"),
+        (bob, "10.00", "EUR"),
+        (bob, "7.00", "USD"),
+        (outsider, "999.00", "EUR"),
+    ]:
+        purchase_record(
+            customer=customer, amount=Decimal(amount), currency=currency, recorded_by=None
+        )
+
+    rows = {r.currency: r for r in selectors.lifetime_value_by_segment(segment=vip)}
+
+    assert rows["EUR"].lifetime_value == Decimal("160.00")
+    assert (rows["EUR"].customers, rows["EUR"].buyers, rows["EUR"].purchases) == (3, 2, 3)
+    assert rows["EUR"].average_per_buyer == Decimal("80.00")
+    assert rows["EUR"].average_per_customer == Decimal("53.33")
+    assert rows["USD"].lifetime_value == Decimal("7.00")
+    assert [r.segment for r in selectors.lifetime_value_by_segment()] == ["VIP", "VIP"]
+
+
+def test_costs_and_campaign_performance_come_from_the_campaign_numbers(customer_factory):
+    from campaigns.models import Campaign
+    from campaigns.services import campaign_create
+
+    buyer = customer_factory(email="lead@example.com", utm_source="newsletter")
+    campaign = campaign_create(
+        name="Autumn",
+        customer_ids=[buyer.pk],
+        variants=[{"name": "A", "split": 100, "subject": "Hi", "body_text": "Hello"}],
+        cost=Decimal("120.00"),
+        currency="EUR",
+        utm_source="newsletter",
+    )
+    Campaign.objects.filter(pk=campaign.pk).update(state="sending", started_at=timezone.now())
+
+    costs = selectors.acquisition_vs_retention_cost(start=ago(1), end=TODAY)
+    performance = selectors.campaign_performance(start=ago(1), end=TODAY)
+
+    assert [(c.currency, c.acquisition_cost, c.new_customers) for c in costs] == [
+        ("EUR", Decimal("120.00"), 1)
+    ]
+    assert costs[0].cost_per_new_customer == Decimal("120.00")
+    assert [(p.name, p.cost, p.sent) for p in performance] == [("Autumn", Decimal("120.00"), 0)]
+    assert selectors.campaign_performance(start=ago(9), end=ago(2)) == []
