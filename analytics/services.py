@@ -6,7 +6,9 @@ nothing else in the product needs to call anything here for its numbers to be co
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+import time
+
+from django.db import OperationalError, connection, transaction
 
 from analytics.rollups import FOLD_LOCK_KEY, ROLLUPS
 
@@ -45,19 +47,33 @@ def rollups_fold(*, batch: int = FOLD_BATCH) -> int:
     return folded
 
 
-def rollups_rebuild() -> None:
+LOCK_NOT_AVAILABLE = "55P03"
+
+
+def rollups_rebuild(*, attempts: int = 600, pause: float = 0.1) -> None:
     """Recompute every rollup from the raw records, discarding all pending deltas.
 
     Takes the delta tables in EXCLUSIVE mode first: writers already holding a delta commit
     before it is granted (so their records are read from the raw tables), and writers that
     come later wait to append theirs until the rebuild commits (so theirs are folded on top).
-    Writes to transitions, interactions and survey answers pause while it runs.
+    The locks are asked for all at once with NOWAIT and the attempt is repeated until they
+    are free: a rebuild never waits while holding some of them, so it can never deadlock
+    with a writer (which would abort the writer's transaction). Writes to transitions,
+    interactions and survey answers pause while it runs.
     """
-    with transaction.atomic(), connection.cursor() as cursor:
-        tables = ", ".join(r.delta_table for r in ROLLUPS)
-        cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
-        for rollup in ROLLUPS:
-            cursor.execute(f"DELETE FROM {rollup.delta_table}")  # noqa: S608 - table and column names are our constants; values are bound
-            cursor.execute(f"DELETE FROM {rollup.table}")  # noqa: S608 - table and column names are our constants; values are bound
-            columns = ", ".join(rollup.keys + rollup.values)
-            cursor.execute(f"INSERT INTO {rollup.table} ({columns}) {rollup.raw_sql}")
+    tables = ", ".join(r.delta_table for r in ROLLUPS)
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE NOWAIT")
+                for rollup in ROLLUPS:
+                    cursor.execute(f"DELETE FROM {rollup.delta_table}")  # noqa: S608 - ours
+                    cursor.execute(f"DELETE FROM {rollup.table}")  # noqa: S608 - ours
+                    columns = ", ".join(rollup.keys + rollup.values)
+                    cursor.execute(f"INSERT INTO {rollup.table} ({columns}) {rollup.raw_sql}")
+            return
+        except OperationalError as exc:
+            busy = getattr(exc.__cause__, "pgcode", None) == LOCK_NOT_AVAILABLE
+            if not busy or attempt == attempts - 1:
+                raise
+        time.sleep(pause)

@@ -225,3 +225,56 @@ def test_concurrent_writers_and_folds_count_every_change_once(customer_factory, 
     with connection.cursor() as cursor:
         cursor.execute("SELECT SUM(interactions) FROM analytics_effectday")
         assert cursor.fetchone()[0] == 24
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rebuild_while_customers_move_and_interactions_are_logged_loses_nothing(
+    customer_factory, stages
+):
+    customers = [customer_factory() for _ in range(4)]
+    live = list(Stage.objects.filter(is_archived=False))
+    errors: list[BaseException] = []
+    writing = threading.Event()
+
+    def write(index: int) -> None:
+        try:
+            for round_ in range(8):
+                customer = customers[index]
+                customer.refresh_from_db()
+                with transaction.atomic():  # an interaction then a move, in one transaction
+                    interaction_log(
+                        customer=customer,
+                        kind="call",
+                        outcome="positive",
+                        summary="x",
+                        logged_by=None,
+                    )
+                    target = live[(index + round_ + 1) % len(live)]
+                    if target.pk != customer.stage_id:
+                        customer_move_stage(customer=customer, to_stage=target, actor_kind="user")
+                writing.set()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def rebuild() -> None:
+        try:
+            writing.wait(timeout=30)
+            for _ in range(3):
+                rollups_rebuild(pause=0.01)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(len(customers))]
+    threads.append(threading.Thread(target=rebuild))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert rollup_differences() == []
+    assert Interaction.objects.count() == 32
