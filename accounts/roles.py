@@ -211,6 +211,16 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
         "Schedule, send, pause, resume and cancel campaigns",
         frozenset({ADMIN, MARKETER}),
     ),
+    # --- analytics: entries below ---
+    "analytics.view_flywheel": (
+        "See the flywheel numbers: counts, flow, conversion, velocity, force and friction, "
+        "survey trends, loop completion, lifetime value by segment, campaign performance",
+        frozenset(ROLES),
+    ),
+    "analytics.view_costs": (
+        "See acquisition cost per new customer beside retention cost per retained customer",
+        frozenset({ADMIN, MARKETER}),
+    ),
     # --- webhooks: entries below ---
     "webhooks.view_subscription": ("See webhook subscriptions", frozenset({ADMIN})),
     "webhooks.add_subscription": ("Create webhook subscriptions", frozenset({ADMIN})),

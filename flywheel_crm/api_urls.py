@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import parsers, serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 
+from analytics.api import urls as analytics_api_urls
 from automation.api import urls as automation_api_urls
 from campaigns.api import urls as campaign_api_urls
 from common.api.parsers import JSONParser
@@ -75,4 +76,5 @@ urlpatterns = [
     *leadform_api_urls.urlpatterns,
     *campaign_api_urls.urlpatterns,
     *messaging_api_urls.urlpatterns,
+    *analytics_api_urls.urlpatterns,
 ]

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "consent",
     "leadforms",
     "campaigns",
+    "analytics",
 ]
 
 MIDDLEWARE = [
@@ -193,6 +194,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.campaigns_resume_stalled_sweep",
         "schedule": 5 * 60,
     },
+    # Analytics: fold the deltas the rollup triggers appended (readers add pending ones).
+    "analytics-rollups-fold": {"task": "analytics.tasks.rollups_fold_sweep", "schedule": 60},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -660,6 +660,26 @@ OPERATIONS += [
     ),
 ]
 # --- message templates: operations above ---
+
+# --- analytics: operations below ---
+OPERATIONS += [
+    Operation(f"analytics-{name}", "GET", "analytics.view_flywheel", 200)
+    for name in (
+        "stage-counts",
+        "phase-counts",
+        "transitions",
+        "phase-conversion",
+        "velocity",
+        "force-friction",
+        "momentum",
+        "surveys",
+        "loop-completion",
+        "lifetime-value",
+        "campaigns",
+    )
+]
+OPERATIONS += [Operation("analytics-costs", "GET", "analytics.view_costs", 200)]
+# --- analytics: operations above ---
 by_operation = pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.id)
 
 

@@ -1,0 +1,301 @@
+"""Daily rollups of the flywheel's raw records, and the deltas not yet folded into them.
+
+Each rollup has a twin *delta* table with the same columns and no uniqueness. Triggers on
+the raw tables (migration 0002, SQL in `analytics.rollups`) append a signed delta row in the
+writing transaction for every insert, relevant update and delete; `rollups_fold` moves
+deltas into the rollup rows. A number is always read as rollup + pending deltas, in one
+statement, so it is exact the moment the write commits. Days are UTC days.
+
+Stage and user columns keep the raw ids without a database constraint: a rollup must never
+block or lock a stage or a user, and a deleted user's interactions are re-keyed by the
+trigger when Django sets their `logged_by` to NULL.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+def _stage(null: bool = True) -> models.ForeignKey:
+    return models.ForeignKey(
+        "stages.Stage",
+        null=null,
+        blank=null,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+
+class TransitionCounts(models.Model):
+    """Stage moves of one UTC day from one stage to another in one direction.
+
+    `from_stage` is empty for entries. Entries into a stage = Σ over `to_stage`; exits = Σ
+    over `from_stage`; customers in a stage at the end of a day = Σ entries - exits up to it.
+    """
+
+    day = models.DateField()
+    from_stage = _stage()
+    to_stage = _stage(null=False)
+    direction = models.CharField(max_length=16)
+    transitions = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.from_stage_id}→{self.to_stage_id} {self.direction}"
+
+
+class TransitionDay(TransitionCounts):
+    """Rollup of `StageTransition`: one row per (day, from, to, direction)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "from_stage", "to_stage", "direction"],
+                name="transition_day_key",
+                nulls_distinct=False,
+            )
+        ]
+        permissions = [
+            (
+                "view_flywheel",
+                "See the flywheel numbers (counts, flow, velocity, force, surveys, value)",
+            ),
+            ("view_costs", "See acquisition versus retention cost"),
+        ]
+
+
+class TransitionDelta(TransitionCounts):
+    """A signed change to `TransitionDay` not yet folded in (+1 per move, -1 per deletion)."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class EffectCounts(models.Model):
+    """Interactions of one UTC day against one stage, logged by one user, with one effect.
+
+    The stage is where the customer stood at the interaction's `occurred_at` (the `to_stage`
+    of their latest transition at or before it; before their first move, their entry stage).
+    `user` is `logged_by` (empty for integrations and deleted users).
+    """
+
+    day = models.DateField()
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    effect = models.CharField(max_length=16)
+    interactions = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} user {self.user_id} {self.effect}"
+
+
+class EffectDay(EffectCounts):
+    """Rollup of `Interaction` by effect: the count and the Σ weight per key."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "user", "effect"],
+                name="effect_day_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class EffectDelta(EffectCounts):
+    """A signed change to `EffectDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class EffectMonthCounts(models.Model):
+    """`EffectCounts` summed over a calendar month (UTC; `month` is its first day): a long
+    period reads its whole months here and only its partial months day by day."""
+
+    month = models.DateField()
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    effect = models.CharField(max_length=16)
+    interactions = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} stage {self.stage_id} user {self.user_id} {self.effect}"
+
+
+class EffectMonth(EffectMonthCounts):
+    """Rollup of `Interaction` by month, stage, user and effect."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "stage", "user", "effect"],
+                name="effect_month_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class EffectMonthDelta(EffectMonthCounts):
+    """A signed change to `EffectMonth` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class EffectStageCounts(models.Model):
+    """Interactions of one UTC day against one stage with one effect, whoever logged them:
+    `EffectCounts` without the user, so that series over long periods read a few rows a
+    day (the stage is attributed the same way)."""
+
+    day = models.DateField()
+    stage = _stage()
+    effect = models.CharField(max_length=16)
+    interactions = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} {self.effect}"
+
+
+class EffectStageDay(EffectStageCounts):
+    """Rollup of `Interaction` by day, stage and effect."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "effect"],
+                name="effect_stage_day_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class EffectStageDelta(EffectStageCounts):
+    """A signed change to `EffectStageDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class SurveyCounts(models.Model):
+    """Survey answers of one UTC day, per stage (`Response.stage`), kind and score."""
+
+    day = models.DateField()
+    stage = _stage()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    category = models.CharField(max_length=16)
+    effect = models.CharField(max_length=16)
+    answers = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} {self.kind} {self.score}"
+
+
+class SurveyDay(SurveyCounts):
+    """Rollup of `surveys.Response`: the count and Σ weight per key."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "kind", "score", "category", "effect"],
+                name="survey_day_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class SurveyDelta(SurveyCounts):
+    """A signed change to `SurveyDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class StayCounts(models.Model):
+    """Stays in a stage that ended on one UTC day, by duration bucket.
+
+    A stay runs from a customer's transition into `stage` to their next transition, and is
+    dated by that next one. `bucket` = ⌊ln(seconds) ÷ ln(1.02)⌋ (-1 under a second): each
+    bucket spans 2% of its durations, so a percentile read from the buckets is within 1% of
+    the exact one. `seconds` is Σ whole seconds (for the mean).
+    """
+
+    day = models.DateField()
+    stage = _stage()
+    bucket = models.IntegerField()
+    stays = models.BigIntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} bucket {self.bucket}"
+
+
+class StayDay(StayCounts):
+    """Rollup of time in stage: the stays and Σ seconds per (exit day, stage, bucket)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "bucket"], name="stay_day_key", nulls_distinct=False
+            )
+        ]
+
+
+class StayDelta(StayCounts):
+    """A signed change to `StayDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
