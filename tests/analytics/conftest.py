@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from accounts.roles import ROLES
@@ -45,7 +45,7 @@ SCALES = {"nps": range(11), "csat": range(1, 6), "ces": range(1, 8)}
 @pytest.fixture
 def random_history(
     customer_factory: Any,
-    make_user: Callable[..., AbstractBaseUser],
+    make_user: Callable[..., User],
     surveys: dict[str, Survey],
 ) -> Callable[..., list[Customer]]:
     """`random_history(seed, customers=12)`: customers created over the last ~90 days, each

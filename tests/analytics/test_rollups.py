@@ -73,6 +73,7 @@ def test_a_corrupted_rollup_row_is_reported_and_a_rebuild_repairs_it(random_hist
     random_history(7)
     rollups_fold()
     row = TransitionDay.objects.order_by("id").first()
+    assert row is not None
     TransitionDay.objects.filter(pk=row.pk).update(transitions=row.transitions + 2)
 
     out = StringIO()
@@ -93,7 +94,9 @@ def test_a_corrupted_rollup_row_is_reported_and_a_rebuild_repairs_it(random_hist
 def test_a_missing_rollup_row_is_reported(random_history):
     random_history(8)
     rollups_fold()
-    EffectDay.objects.filter(pk=EffectDay.objects.order_by("id").first().pk).delete()
+    first = EffectDay.objects.order_by("id").first()
+    assert first is not None
+    EffectDay.objects.filter(pk=first.pk).delete()
 
     differences = rollup_differences()
 
