@@ -351,8 +351,6 @@ def _campaigns_ensure(
             ],
             cost="420.00",
             currency="EUR",
-            utm_source="newsletter",
-            utm_campaign="upgrade-team-spring",
             created_by=marketer,
         )
         campaign_send_now(campaign=upgrade)
