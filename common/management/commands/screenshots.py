@@ -125,6 +125,8 @@ def shots_plan(*, customer_id: int) -> list[Shot]:
         Shot("segments", "marketer", "/segments/", "Segments"),
         Shot("campaigns", "marketer", "/campaigns/", "Campaigns"),
         Shot("outbox", "support", "/outbox/", "The outbox"),
+        Shot("forms", "marketer", "/forms/", "Lead forms"),
+        Shot("templates", "marketer", "/templates/", "Message templates"),
     ]
 
 
