@@ -153,15 +153,14 @@ COMMENT_RATE = 0.35
 
 
 def _featured_pick(sales: User | None) -> Customer | None:
-    """One of the first rep's advocates with the most history, if the demo has one."""
-    if sales is None:
-        return None
+    """One of the first rep's advocates with the most history; in a small demo that has
+    none, the delighted customer with the most history."""
+    delighted = Customer.objects.filter(stage__phase="delight").annotate(n=Count("interactions"))
     return (
-        Customer.objects.filter(owner=sales, stage__slug="advocacy")
-        .annotate(n=Count("interactions"))
-        .order_by("-n", "pk")
-        .first()
-    )
+        delighted.filter(owner=sales, stage__slug="advocacy").order_by("-n", "pk").first()
+        if sales is not None
+        else None
+    ) or delighted.order_by("-n", "pk").first()
 
 
 def _surveys_ensure(
@@ -399,10 +398,11 @@ def _opens_and_clicks(rng: random.Random, *, campaign_id: int, url: str) -> None
     recipients = Recipient.objects.filter(
         campaign_id=campaign_id, state=RecipientState.QUEUED
     ).order_by("pk")
-    for recipient_id in recipients.values_list("pk", flat=True):
-        if rng.random() < OPEN_RATE:
+    for index, recipient_id in enumerate(recipients.values_list("pk", flat=True)):
+        # The first one always reads and clicks: even a small demo has rates to show.
+        if rng.random() < OPEN_RATE or index == 0:
             tracking_open(recipient_id=recipient_id)
-            if rng.random() < CLICK_RATE:
+            if rng.random() < CLICK_RATE or index == 0:
                 tracking_click(recipient_id=recipient_id, url=url)
 
 
