@@ -551,8 +551,12 @@ def _todays_work_ensure(*, created: DemoMarketing, users: dict[str, User]) -> No
         return
     open_cases = Interaction.objects.filter(
         kind=InteractionKind.SUPPORT_CASE, case_state=CaseState.OPEN
-    ).order_by("pk")[:CASES_TO_CLOSE]
+    ).order_by("pk")
+    # One case per customer: the CSAT rule asks each of them once, not once per case.
+    first_per_customer: dict[int, Interaction] = {}
     for case in open_cases:
+        first_per_customer.setdefault(case.customer_id, case)
+    for case in list(first_per_customer.values())[:CASES_TO_CLOSE]:
         support_case_close(
             interaction=case, closed_by=users.get("support"), outcome=Outcome.RESOLVED
         )
