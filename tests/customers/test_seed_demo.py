@@ -11,10 +11,12 @@ from itertools import pairwise
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.roles import ADMIN, MARKETER, SALES_REP, SUPPORT
 from common.progress import Progress, progress
+from customers.demo_marketing import FEATURED_COMMENT, LEAD_EMAIL_DOMAIN, ORDER_PREFIX
 from customers.models import Customer, Referral
 from interactions.models import CaseState, Effect, Interaction, Purchase, Task
 from stages.models import ActorKind, Direction, StageTransition
@@ -22,6 +24,11 @@ from stages.models import ActorKind, Direction, StageTransition
 SMALL = 60
 DEMO_EMAIL = re.compile(r"^[a-z]+\.[a-z]+\.(\d+)@demo\.flywheel\.example$")
 LOGIN_ROW = re.compile(r"^\s+(Admin|Marketer|Sales rep|Support)\s+(\S+)\s+(\S+)\s+(.+?)\s*$")
+
+
+def journey_customers() -> QuerySet[Customer]:
+    """The demo customers with a planned journey (not the leads from the demo's forms)."""
+    return Customer.objects.filter(email__iendswith="@demo.flywheel.example")
 
 
 def seed(*args: str, customers: int = SMALL) -> str:
@@ -100,7 +107,7 @@ def test_existing_users_keep_their_password_unless_reset(seeded):
 
 @pytest.mark.django_db
 def test_creates_the_requested_number_of_demo_customers_each_with_an_entry(seeded):
-    customers = list(Customer.objects.select_related("owner"))
+    customers = list(journey_customers().select_related("owner"))
 
     assert len(customers) == SMALL
     matches = [DEMO_EMAIL.match(c.email) for c in customers]
@@ -118,7 +125,7 @@ def test_creates_the_requested_number_of_demo_customers_each_with_an_entry(seede
 
 @pytest.mark.django_db
 def test_customers_are_spread_over_a_year_with_varied_details(seeded):
-    customers = list(Customer.objects.all())
+    customers = list(journey_customers())
     now = timezone.now()
 
     created = [c.created_at for c in customers]
@@ -267,7 +274,7 @@ def test_a_larger_run_keeps_the_existing_customers_and_adds_only_the_rest(seeded
     output = seed(customers=SMALL + 5)
 
     assert emails < set(Customer.objects.values_list("email", flat=True))
-    assert Customer.objects.count() == SMALL + 5
+    assert journey_customers().count() == SMALL + 5
     assert "Created 5 demo customers" in output
 
 
@@ -287,19 +294,114 @@ def test_if_empty_does_nothing_once_demo_customers_exist(seeded):
 def test_if_empty_seeds_an_empty_database():
     output = seed("--if-empty", customers=5)
 
-    assert Customer.objects.count() == 5
+    assert journey_customers().count() == 5
     assert "Created 5 demo customers" in output
 
 
 @pytest.mark.django_db
 def test_the_same_seed_gives_the_same_customers():
     seed(customers=10)
-    first = sorted(Customer.objects.values_list("email", "source", "company"))
-    Customer.objects.all().delete()
+    first = sorted(journey_customers().values_list("email", "source", "company"))
+    journey_customers().delete()
 
     seed(customers=10)
 
-    assert sorted(Customer.objects.values_list("email", "source", "company")) == first
+    assert sorted(journey_customers().values_list("email", "source", "company")) == first
+
+
+# --- the marketing demo -------------------------------------------------------------------------
+
+
+def marketing_counts() -> dict[str, int]:
+    from campaigns.models import Campaign, Recipient, TrackingEvent
+    from leadforms.models import LeadForm, Submission
+    from segments.models import Segment, SegmentMember
+    from surveys.models import Invitation, Response
+
+    return {
+        "customers": Customer.objects.count(),
+        "segments": Segment.objects.count(),
+        "members": SegmentMember.objects.count(),
+        "campaigns": Campaign.objects.count(),
+        "recipients": Recipient.objects.count(),
+        "tracking": TrackingEvent.objects.count(),
+        "forms": LeadForm.objects.count(),
+        "submissions": Submission.objects.count(),
+        "invitations": Invitation.objects.count(),
+        "responses": Response.objects.count(),
+        "purchases": Purchase.objects.count(),
+        "closed cases": Interaction.objects.filter(case_state=CaseState.CLOSED).count(),
+    }
+
+
+@pytest.mark.django_db
+def test_the_marketing_pages_have_something_to_show(seeded):
+    from campaigns.models import Campaign, CampaignState, Recipient, TrackingEvent, TrackingKind
+    from leadforms.models import LeadForm, SubmissionState
+    from segments.models import Segment, SegmentKind
+    from segments.selectors import segment_count
+    from surveys.models import Response
+
+    segments = {segment.name: segment for segment in Segment.objects.all()}
+    assert sum(s.kind == SegmentKind.DYNAMIC for s in segments.values()) >= 3
+    assert [s.kind for s in segments.values()].count(SegmentKind.STATIC) == 1
+    for name in ("Engaged small businesses", "Delighted customers", "NPS promoters"):
+        assert segment_count(segments[name]) > 0, name
+    assert segment_count(segments["Webinar attendees, March"]) == 25
+
+    states = dict(Campaign.objects.values_list("name", "state"))
+    assert sorted(states.values()) == sorted(
+        [CampaignState.SENT, CampaignState.SCHEDULED, CampaignState.DRAFT]
+    )
+    sent = Campaign.objects.get(state=CampaignState.SENT)
+    assert sent.variants.count() == 2
+    assert Recipient.objects.filter(campaign=sent).exists()
+    events = TrackingEvent.objects.filter(recipient__campaign=sent)
+    assert events.filter(kind=TrackingKind.OPEN).exists()
+    assert events.filter(kind=TrackingKind.CLICK).exists()
+
+    forms = {form.name: form for form in LeadForm.objects.all()}
+    assert len(forms) == 2
+    assert [f.double_opt_in for f in forms.values()].count(True) == 1
+    for form in forms.values():
+        submissions = form.submissions.all()
+        assert submissions.filter(created_customer=True).exists()
+        assert submissions.filter(state=SubmissionState.SPAM).exists()
+        assert len(set(submissions.values_list("utm_source", flat=True))) > 2
+    opt_in = next(f for f in forms.values() if f.double_opt_in)
+    assert {SubmissionState.CONFIRMED, SubmissionState.PENDING_CONFIRMATION} <= set(
+        opt_in.submissions.values_list("state", flat=True)
+    )
+    assert Customer.objects.filter(email__iendswith=f"@{LEAD_EMAIL_DOMAIN}").exists()
+
+    kinds = set(Response.objects.values_list("invitation__survey__kind", flat=True))
+    assert kinds == {"nps", "csat", "ces"}
+    assert Response.objects.exclude(comment="").count() > 1
+    featured = Response.objects.get(comment=FEATURED_COMMENT)
+    assert featured.score == 10
+    assert featured.invitation.customer.stage.phase == "delight"
+
+    assert Purchase.objects.filter(external_id__startswith=ORDER_PREFIX).exists()
+    assert "Demo marketing: Segments: Engaged small businesses" in seeded
+
+
+@pytest.mark.django_db
+def test_a_second_run_adds_no_marketing_demo(seeded):
+    before = marketing_counts()
+
+    output = seed()
+
+    assert marketing_counts() == before
+    assert "Demo marketing" not in output
+
+
+@pytest.mark.django_db
+def test_the_marketing_demo_copes_with_a_tiny_demo():
+    seed(customers=3)
+
+    from segments.models import Segment
+
+    assert Segment.objects.count() == 5
 
 
 # --- the progress bar ---------------------------------------------------------------------------
@@ -378,12 +480,20 @@ def test_demo_rules_exist_but_did_not_act_on_the_seeded_past():
     # Transactional: each seeding batch really commits and dispatches its events, as in
     # `make run`; the rules must not exist yet when that happens.
     from automation.models import Rule, Step
-    from interactions.models import Purchase
 
     seed(customers=25)
 
-    assert Purchase.objects.exists()  # there were purchase events to act on
-    assert Rule.objects.filter(is_active=True).count() == 2
-    assert not Step.objects.exists()
+    rules = Rule.objects.filter(is_active=True)
+    assert rules.count() == 2
+    assert Purchase.objects.filter(source="demo-shop").exists()  # the past had purchases
+    # The rules act only on today's work in the marketing demo: cases closed, orders taken.
+    since = min(rule.created_at for rule in rules)
+    today = set(
+        Purchase.objects.filter(external_id__startswith=ORDER_PREFIX).values_list(
+            "customer_id", flat=True
+        )
+    ) | set(Interaction.objects.filter(closed_at__gte=since).values_list("customer_id", flat=True))
+    assert set(Step.objects.values_list("customer_id", flat=True)) <= today
+    assert not Step.objects.filter(created_at__lt=since).exists()
     seed(customers=25)  # and a second run adds no rule
     assert Rule.objects.count() == 2

@@ -5,11 +5,14 @@ and the customer's number — and then writes the plan through the services:
 `customers.services.customer_create` for each customer (with its entry transition) and
 `stages.services.customer_move_stage` for every later move, backdated in order, then the
 customer's interactions, support cases, purchases and follow-ups (interactions.demo) through
-the interaction services. Nothing here writes a stage or a transition directly.
+the interaction services. Nothing here writes a stage or a transition directly. Then the demo's
+automation rules and message templates, and on top the marketing demo (customers.demo_marketing:
+answered surveys, segments, campaigns, lead forms).
 
 It is idempotent: demo customers are recognised by their email (every one ends in
 `@demo.flywheel.example`, and customer number N always gets the same address for a given
-seed), so a second run skips them, and demo users that exist keep their password unless
+seed), so a second run skips them; rules, templates, segments, campaigns and lead forms are
+recognised by name; and demo users that exist keep their password unless
 `--reset-passwords` is given. `--if-empty` returns at once when any demo customer exists,
 which is what `make run` uses on every start.
 """
@@ -35,6 +38,7 @@ from django.utils import timezone
 from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT, roles_sync
 from common.exceptions import ApplicationError
 from common.progress import Progress
+from customers.demo_marketing import demo_marketing_ensure
 from customers.models import Customer
 from customers.services import customer_create
 from interactions.demo import PlannedActivity, plan_activity, write_activity
@@ -769,8 +773,9 @@ def _batches(items: Sequence[PlannedCustomer], size: int) -> Iterable[Sequence[P
 
 class Command(BaseCommand):
     help = (
-        "Create demo users (one per role) and about 2,000 customers with a year of stage "
-        "history. Safe to run again: existing demo users and customers are skipped."
+        "Create demo users (one per role), about 2,000 customers with a year of stage "
+        "history, and the marketing demo on top (surveys, segments, campaigns, lead forms). "
+        "Safe to run again: what already exists is skipped."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -841,11 +846,16 @@ class Command(BaseCommand):
         # After the history: the rules must act on what happens next, not on the seeded past.
         rules = demo_rules_ensure()
         templates = demo_templates_ensure()
+        # After the rules: today's work in the marketing demo (cases closed, orders) is theirs.
+        marketing = demo_marketing_ensure(seed=seed)
         elapsed = time.monotonic() - started
         if verbose and rules:
             self.stdout.write("Demo automation rules: " + "; ".join(rules) + ".")
         if verbose and templates:
             self.stdout.write("Demo message templates: " + "; ".join(templates) + ".")
+        if verbose:
+            for line in marketing.summary():
+                self.stdout.write("Demo marketing: " + line)
 
         if verbose:
             self._report(
