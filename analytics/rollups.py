@@ -107,6 +107,33 @@ TRANSITIONS = Rollup(
     """,
 )
 
+
+def stage_at_joins(alias: str) -> str:
+    """The joins that find the stage the customer of row `alias` stood in at its
+    `occurred_at`; select it as `STAGE_AT`.
+
+    That is the `to_stage` of their latest transition at or before the moment (ties: the
+    greater id) or, for a moment before their first move, their entry stage. One definition
+    for the rollups, their checks and the filtered reads, so that they always agree.
+    """
+    return f"""
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM stages_stagetransition AS t
+            WHERE t.customer_id = {alias}.customer_id AND t.occurred_at <= {alias}.occurred_at
+            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
+        ) AS latest ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM stages_stagetransition AS t
+            WHERE t.customer_id = {alias}.customer_id
+            ORDER BY t.occurred_at, t.id LIMIT 1
+        ) AS first ON TRUE
+    """  # noqa: S608 - only our own table, column and alias names are interpolated
+
+
+STAGE_AT = "COALESCE(latest.to_stage_id, first.to_stage_id)"
+STAGE_AT_JOINS_I = stage_at_joins("i")
+
+
 # An interaction counts against the stage its customer stood in at `occurred_at`: the
 # `to_stage` of their latest transition at or before it (ties: the greater id), or, for one
 # dated before their first move, their entry stage.
@@ -116,24 +143,15 @@ EFFECTS = Rollup(
     delta_table="analytics_effectdelta",
     keys=("day", "stage_id", "user_id", "effect"),
     values=("interactions", "weight"),
-    raw_sql="""
+    raw_sql=f"""
         SELECT (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
-               COALESCE(latest.to_stage_id, first.to_stage_id) AS stage_id,
+               {STAGE_AT} AS stage_id,
                i.logged_by_id AS user_id, i.effect,
                COUNT(*) AS interactions, SUM(i.weight) AS weight
         FROM interactions_interaction AS i
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id AND t.occurred_at <= i.occurred_at
-            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
-        ) AS latest ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id
-            ORDER BY t.occurred_at, t.id LIMIT 1
-        ) AS first ON TRUE
+        {STAGE_AT_JOINS_I}
         GROUP BY 1, 2, 3, 4
-    """,
+    """,  # noqa: S608 - only our own table, column and alias names are interpolated
 )
 
 EFFECT_MONTHS = Rollup(
@@ -142,24 +160,15 @@ EFFECT_MONTHS = Rollup(
     delta_table="analytics_effectmonthdelta",
     keys=("month", "stage_id", "user_id", "effect"),
     values=("interactions", "weight"),
-    raw_sql="""
+    raw_sql=f"""
         SELECT date_trunc('month', i.occurred_at AT TIME ZONE 'UTC')::date AS month,
-               COALESCE(latest.to_stage_id, first.to_stage_id) AS stage_id,
+               {STAGE_AT} AS stage_id,
                i.logged_by_id AS user_id, i.effect,
                COUNT(*) AS interactions, SUM(i.weight) AS weight
         FROM interactions_interaction AS i
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id AND t.occurred_at <= i.occurred_at
-            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
-        ) AS latest ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id
-            ORDER BY t.occurred_at, t.id LIMIT 1
-        ) AS first ON TRUE
+        {STAGE_AT_JOINS_I}
         GROUP BY 1, 2, 3, 4
-    """,
+    """,  # noqa: S608 - only our own table, column and alias names are interpolated
 )
 
 EFFECT_STAGES = Rollup(
@@ -168,24 +177,15 @@ EFFECT_STAGES = Rollup(
     delta_table="analytics_effectstagedelta",
     keys=("day", "stage_id", "effect"),
     values=("interactions", "weight"),
-    raw_sql="""
+    raw_sql=f"""
         SELECT (i.occurred_at AT TIME ZONE 'UTC')::date AS day,
-               COALESCE(latest.to_stage_id, first.to_stage_id) AS stage_id,
+               {STAGE_AT} AS stage_id,
                i.effect,
                COUNT(*) AS interactions, SUM(i.weight) AS weight
         FROM interactions_interaction AS i
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id AND t.occurred_at <= i.occurred_at
-            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
-        ) AS latest ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id
-            ORDER BY t.occurred_at, t.id LIMIT 1
-        ) AS first ON TRUE
+        {STAGE_AT_JOINS_I}
         GROUP BY 1, 2, 3
-    """,
+    """,  # noqa: S608 - only our own table, column and alias names are interpolated
 )
 
 SURVEYS = Rollup(

@@ -49,7 +49,7 @@ from analytics.models import (
     TransitionDay,
     TransitionDelta,
 )
-from analytics.rollups import ROLLUPS
+from analytics.rollups import ROLLUPS, STAGE_AT, stage_at_joins
 from customers.models import Customer
 from interactions.models import Effect, Purchase, Task, TaskState
 from stages.models import Direction, Phase, Stage, StageTransition
@@ -669,23 +669,15 @@ def _effects(
             day__gte=start,
             day__lte=end,
         )
-    query = """
+    query = f"""
         SELECT (i.occurred_at AT TIME ZONE 'UTC')::date,
-               COALESCE(latest.to_stage_id, first.to_stage_id), i.logged_by_id, i.effect,
+               {STAGE_AT}, i.logged_by_id, i.effect,
                COUNT(*), SUM(i.weight)
         FROM interactions_interaction AS i
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id AND t.occurred_at <= i.occurred_at
-            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
-        ) AS latest ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = i.customer_id ORDER BY t.occurred_at, t.id LIMIT 1
-        ) AS first ON TRUE
-        WHERE i.occurred_at >= %s AND i.occurred_at < %s AND i.customer_id IN ({customers})
+        {stage_at_joins("i")}
+        WHERE i.occurred_at >= %s AND i.occurred_at < %s AND i.customer_id IN ({{customers}})
         GROUP BY 1, 2, 3, 4
-    """
+    """  # noqa: S608 - only our own table, column and alias names are interpolated
     sql, extra = customers.values("pk").query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -746,17 +738,9 @@ def _unsubscribes(
         params.extend(extra)
     query = f"""
         SELECT (e.occurred_at AT TIME ZONE 'UTC')::date,
-               COALESCE(latest.to_stage_id, first.to_stage_id), COUNT(*)
+               {STAGE_AT}, COUNT(*)
         FROM consent_consentevent AS e
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = e.customer_id AND t.occurred_at <= e.occurred_at
-            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
-        ) AS latest ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT t.to_stage_id FROM stages_stagetransition AS t
-            WHERE t.customer_id = e.customer_id ORDER BY t.occurred_at, t.id LIMIT 1
-        ) AS first ON TRUE
+        {stage_at_joins("e")}
         WHERE NOT e.granted AND e.method = ANY(%s)
           AND e.occurred_at >= %s AND e.occurred_at < %s {restrict}
         GROUP BY 1, 2
