@@ -24,7 +24,7 @@ from segments.forms import SegmentForm
 from segments.models import Segment, SegmentKind
 from segments.selectors import (
     definition_preview,
-    segment_count,
+    segment_count_recent,
     segment_customers,
     segment_list,
     segment_preview,
@@ -50,12 +50,13 @@ def _ids(text: str) -> list[int] | None:
 
 
 class SegmentListView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """Every segment with its live count (one COUNT per segment: fine for dozens)."""
+    """Every segment with its count, at most a few minutes old (`segment_count_recent`): one
+    live COUNT per dynamic segment would make the page slower with every segment and customer."""
 
     permission_required = "segments.view_segment"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        rows = [(segment, segment_count(segment)) for segment in segment_list()]
+        rows = [(segment, segment_count_recent(segment)) for segment in segment_list()]
         return render(request, "segments/segment_list.html", {"rows": rows})
 
 
