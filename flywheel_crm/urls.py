@@ -12,6 +12,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:list", permanent=False), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("dashboard/", include("dashboard.urls")),
     path("customers/", include("customers.urls")),
     path("", include("interactions.urls")),
     path("", include("surveys.urls")),

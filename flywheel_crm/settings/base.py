@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "leadforms",
     "campaigns",
     "analytics",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,183 @@
+"""The filters every dashboard page shares: a period, a granularity, a segment and an owner.
+
+They live in the query string (`?start=2026-10-01&end=2026-10-31&granularity=week&segment=3
+&owner=7`), so a view can be bookmarked or sent to a colleague, and every link a page draws
+(a drill-down, another team's page) carries them on with `DashboardFilters.query()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+from django.utils import timezone
+
+from analytics.selectors import GRANULARITIES
+from customers.forms import OwnerChoiceField
+from segments.models import Segment
+
+DEFAULT_DAYS = 30
+MAX_YEARS = 20
+DATE_INPUT = {"type": "date"}
+# Quick periods offered beside the date pickers: (days, label).
+PRESETS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "12 months"))
+
+
+def default_granularity(start: date, end: date) -> str:
+    """Days for up to two months, weeks for up to a year, months beyond: 7 to 60 points."""
+    days = (end - start).days + 1
+    if days <= 62:
+        return "day"
+    if days <= 366:
+        return "week"
+    return "month"
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """The validated filters of one request."""
+
+    start: date
+    end: date
+    granularity: str
+    segment: Segment | None = None
+    owner: Any = None
+
+    def selector_kwargs(self) -> dict[str, Any]:
+        """start, end, segment and owner, as every `analytics.selectors` function takes them."""
+        return {"start": self.start, "end": self.end, "segment": self.segment, "owner": self.owner}
+
+    def query(self, **extra: Any) -> str:
+        """The filters (and `extra` parameters) as a query string, without the '?'."""
+        params = QueryDict(mutable=True)
+        params["start"] = self.start.isoformat()
+        params["end"] = self.end.isoformat()
+        params["granularity"] = self.granularity
+        if self.segment is not None:
+            params["segment"] = str(self.segment.pk)
+        if self.owner is not None:
+            params["owner"] = str(self.owner.pk)
+        for key, value in extra.items():
+            if value is not None and value != "":
+                params[key] = str(value)
+        return params.urlencode()
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def is_filtered(self) -> bool:
+        return self.segment is not None or self.owner is not None
+
+
+class DashboardFilterForm(forms.Form):
+    """What a person may type in the filter bar; every field may be left empty."""
+
+    start = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs=DATE_INPUT),
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+    )
+    end = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs=DATE_INPUT),
+        error_messages={"invalid": "Enter a date as YYYY-MM-DD."},
+    )
+    granularity = forms.ChoiceField(
+        required=False,
+        label="By",
+        choices=[("", "Automatic")] + [(g, g.capitalize()) for g in GRANULARITIES],
+        error_messages={"invalid_choice": "Choose day, week or month."},
+    )
+    segment = forms.ModelChoiceField(
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="All customers",
+        label="Segment",
+        error_messages={"invalid_choice": "There is no such segment."},
+    )
+    owner = OwnerChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label="Anyone",
+        label="Owner",
+        error_messages={"invalid_choice": "There is no such owner."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["segment"].queryset = Segment.objects.order_by("name")  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = (  # type: ignore[attr-defined]
+            get_user_model().objects.filter(is_active=True).order_by("username")
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        end = data.get("end") or timezone.now().date()
+        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
+        if "start" in self.errors or "end" in self.errors:
+            return data
+        if start > end:
+            self.add_error("start", "The start must not be after the end.")
+        elif (end - start).days >= MAX_YEARS * 366:
+            self.add_error("start", f"A period may span at most {MAX_YEARS} years.")
+        elif data.get("granularity") == "day" and (end - start).days >= 1000:
+            self.add_error("granularity", "More than 1,000 days: choose weeks or months.")
+        data["start"], data["end"] = start, end
+        return data
+
+    def filters(self) -> DashboardFilters:
+        """The filters to apply: the valid ones typed, defaults for the rest (an invalid
+        field falls back to its default, and the form shows its error)."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        end = data.get("end") if "end" not in self.errors else None
+        start = data.get("start") if "start" not in self.errors else None
+        end = end or timezone.now().date()
+        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
+        if start > end or (end - start).days >= MAX_YEARS * 366:
+            start = end - timedelta(days=DEFAULT_DAYS - 1)
+        granularity = data.get("granularity") if "granularity" not in self.errors else None
+        return DashboardFilters(
+            start=start,
+            end=end,
+            granularity=granularity or default_granularity(start, end),
+            segment=data.get("segment") if "segment" not in self.errors else None,
+            owner=data.get("owner") if "owner" not in self.errors else None,
+        )
+
+
+def read_filters(params: QueryDict) -> tuple[DashboardFilterForm, DashboardFilters]:
+    """The bound filter form (for its errors and widgets) and the filters to apply."""
+    form = DashboardFilterForm(params)
+    form.is_valid()
+    return form, form.filters()
+
+
+def preset_links(filters: DashboardFilters) -> list[dict[str, Any]]:
+    """The quick periods, each ending today and keeping the segment and owner."""
+    today = timezone.now().date()
+    links = []
+    for days, label in PRESETS:
+        start = today - timedelta(days=days - 1)
+        chosen = DashboardFilters(
+            start=start,
+            end=today,
+            granularity=default_granularity(start, today),
+            segment=filters.segment,
+            owner=filters.owner,
+        )
+        links.append(
+            {
+                "label": label,
+                "query": chosen.query(),
+                "current": filters.start == start and filters.end == today,
+            }
+        )
+    return links
