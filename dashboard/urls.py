@@ -1,7 +1,21 @@
 """Dashboard routes: each team's page and the customers behind a number, under /dashboard/.
 The wheel itself is the home page, routed in flywheel_crm.urls as "home"."""
 
-from django.urls import URLPattern, path  # noqa: F401 - the pages add their routes
+from django.urls import URLPattern, path
+from django.views.generic import RedirectView
+
+from dashboard.views.teams import MarketingView, SalesView, SupportView
 
 app_name = "dashboard"
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    path("marketing/", MarketingView.as_view(), name="marketing"),
+    path("sales/", SalesView.as_view(), name="sales"),
+    path("support/", SupportView.as_view(), name="support"),
+    # PLACEHOLDER (branch h-teams only): the drill-down page is built on its own branch and
+    # routes "customers" itself; drop this line when merging it.
+    path(
+        "customers/",
+        RedirectView.as_view(pattern_name="customers:list", permanent=False),
+        name="customers",
+    ),
+]
