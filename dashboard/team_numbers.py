@@ -219,10 +219,11 @@ def pipeline_value(*, owner: Any, segment: Segment | None = None) -> dict[int, l
 
 
 def tasks_this_week(*, user: User, now: datetime | None = None) -> TaskBuckets:
-    """The user's open tasks as "My tasks" sorts them (`task_buckets_for_user`), with only
-    the next `UPCOMING_DAYS` days of upcoming ones."""
+    """The user's open tasks as "My tasks" sorts them (`task_buckets_for_user`, which reads
+    at most its first 100 upcoming ones), with only the next `UPCOMING_DAYS` days of
+    upcoming ones."""
     now = now or timezone.now()
-    buckets = task_buckets_for_user(user=user, now=now, upcoming_limit=LIST_LIMIT)
+    buckets = task_buckets_for_user(user=user, now=now)
     horizon = now + timedelta(days=UPCOMING_DAYS)
     return TaskBuckets(
         overdue=buckets.overdue,

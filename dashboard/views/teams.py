@@ -31,6 +31,7 @@ from dashboard.filters import DashboardFilters
 from dashboard.links import drill_url
 from dashboard.mixins import FilteredPageMixin
 from dashboard.team_numbers import (
+    LIST_LIMIT,
     answers_by_kind,
     detractors_to_call_back,
     interactions_logged,
@@ -261,13 +262,14 @@ class SalesView(TeamPageView):
                 "key": key,
                 "title": title,
                 "empty": empty,
+                "total": len(tasks),
                 "tasks": [
                     {
                         "task": task,
                         "customer_url": _customer_url(task.customer_id),
                         "late": _age(task.due_at, now) if key == "overdue" else "",
                     }
-                    for task in tasks
+                    for task in tasks[:LIST_LIMIT]
                 ],
             }
             for key, title, tasks, empty in sections

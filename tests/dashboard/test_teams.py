@@ -232,7 +232,7 @@ def test_support_lists_detractors_until_someone_calls_them_back(
     assert row is not None
     assert re.findall(r'class="num">(?:<a[^>]*>)?(\d+%?)', row.group(1)) == ["3", "2", "67%"]
     filters = period()
-    assert link_to(response, drill_url(filters, "responded", kind="nps")) == "2 answered"
+    assert link_to(response, drill_url(filters, "responded", kind="nps")) == "2 customers answered"
     assert (
         link_to(response, drill_url(filters, "responded", kind="nps", category="detractor"))
         == "1 detractor"
