@@ -152,7 +152,7 @@ def _bucket_label(filters: DashboardFilters, bucket: Any) -> str:
 
 # --- the wheel ----------------------------------------------------------------------------------
 
-CX, CY, OUTER, INNER = 260, 215, 150, 100
+CX, CY, OUTER, INNER = 260, 235, 172, 110
 PHASE_CENTRE = {"attract": -90.0, "engage": 30.0, "delight": 150.0}
 HALF_ARC = 55.0  # each phase spans 110°, leaving 10° gaps for the arrows
 
@@ -296,7 +296,7 @@ def wheel_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, Any
         siblings = stages_of[phase]
         share = (siblings.index(spot["stage"]) + 0.5) / len(siblings)
         angle = PHASE_CENTRE[phase] - HALF_ARC + 2 * HALF_ARC * share
-        spot["x"], spot["y"] = charts.polar_point(CX, CY, OUTER, angle)
+        spot["x"], spot["y"] = charts.polar_point(CX, CY, OUTER + 6, angle)
 
     total = sum(point.momentum for point in numbers.momentum)
     force = sum(point.force for point in numbers.momentum)
@@ -318,7 +318,9 @@ def wheel_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, Any
             "friction": friction,
             "sparkline": charts.sparkline_points(
                 [point.momentum for point in numbers.momentum], width=110, height=26
-            ),
+            )
+            if force or friction
+            else "",
             "spark_x": CX - 55,
             "spark_y": CY + 34,
         },
@@ -346,8 +348,9 @@ def trends_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, An
         for i, label in enumerate(labels)
     ]
     momentum_labels = [_bucket_label(filters, point.bucket) for point in numbers.momentum]
+    anyone = any(value for _, _, values in series for value in values)
     return {
-        "phase_chart": charts.line_chart(labels, series) if labels else None,
+        "phase_chart": charts.line_chart(labels, series) if anyone else None,
         "phase_names": [names[phase] for phase in PHASES],
         "phase_rows": rows,
         "momentum_chart": charts.signed_bar_chart(
@@ -540,7 +543,9 @@ class HomeView(LoginRequiredMixin, PermissionRequiredMixin, FilteredPageMixin, V
             "trends": trends_view(numbers, self.filters),
             "matrix": matrix_view(numbers, self.filters),
             "conversion": conversion_view(numbers, self.filters),
+            "conversion_base": any(row.at_start or row.entered for row in numbers.conversion),
             "velocity": velocity_view(numbers, self.filters),
+            "velocity_stays": any(row.stays for row in numbers.velocity),
             "surveys": surveys_view(numbers, self.filters),
             "loop": loop_view(numbers, self.filters),
             "campaigns": campaigns_view(numbers),
