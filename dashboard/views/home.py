@@ -179,6 +179,17 @@ def phase_flows(numbers: HomeNumbers) -> dict[tuple[str, str], int]:
     return flows
 
 
+def _flow_kind(source: str, target: str) -> str:
+    """How a move between two phases relates to the wheel's turn (docs/metrics.md,
+    directions): out of Delight is a new cycle, Attract → Delight skips Engage."""
+    step = PHASES.index(target) - PHASES.index(source)
+    if source == Phase.DELIGHT:
+        return "new cycle"
+    if step > 1:
+        return "skip"
+    return "forward" if step > 0 else "backward"
+
+
 def friction_hot_spots(numbers: HomeNumbers, filters: DashboardFilters) -> list[dict[str, Any]]:
     """The stages with the most friction in the period (all teams added up), with the term
     that weighs most in it as its main cause."""
@@ -257,11 +268,7 @@ def wheel_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, Any
             (target, source, back_arc, back_head),
         ):
             moves = flows.get((a, b), 0)
-            kind = (
-                "new cycle"
-                if a == Phase.DELIGHT
-                else ("forward" if PHASES.index(b) > PHASES.index(a) else "backward")
-            )
+            kind = _flow_kind(a, b)
             arrows.append(
                 {
                     "from": a,
