@@ -243,6 +243,7 @@ def wheel_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, Any
                 "key": phase,
                 "name": names[phase],
                 "customers": count,
+                "customers_text": f"{count:,}",
                 "path": charts.ring_segment_path(
                     CX, CY, OUTER, INNER, centre - HALF_ARC, centre + HALF_ARC
                 ),
