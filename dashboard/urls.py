@@ -11,7 +11,7 @@ urlpatterns: list[URLPattern] = [
     path("marketing/", MarketingView.as_view(), name="marketing"),
     path("sales/", SalesView.as_view(), name="sales"),
     path("support/", SupportView.as_view(), name="support"),
-    # PLACEHOLDER (branch h-teams only): the drill-down page is built on its own branch and
+    # PLACEHOLDER: the drill-down page is built on its own branch and
     # routes "customers" itself; drop this line when merging it.
     path(
         "customers/",

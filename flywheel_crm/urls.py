@@ -3,13 +3,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from customers.public_views import ReferralLandingView
+from dashboard.views.home import HomeView
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="customers:list", permanent=False), name="home"),
+    path("", HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("dashboard/", include("dashboard.urls")),

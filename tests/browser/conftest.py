@@ -144,7 +144,7 @@ def log_in(page: Any) -> Callable[[AbstractBaseUser], Any]:
     expect = playwright_api.expect
 
     def submit(user: AbstractBaseUser) -> Any:
-        page.goto("/")
+        page.goto("/customers/")
         expect(page.get_by_role("heading", name="Log in")).to_be_visible()
         page.get_by_label("Username").fill(user.get_username())
         page.get_by_label("Password").fill(PASSWORD)
