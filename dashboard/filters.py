@@ -155,7 +155,14 @@ class DashboardFilterForm(forms.Form):
 
 def read_filters(params: QueryDict) -> tuple[DashboardFilterForm, DashboardFilters]:
     """The bound filter form (for its errors and widgets) and the filters to apply."""
-    form = DashboardFilterForm(params)
+    data = params.copy()
+    # The date pickers show the period in use, the default one included.
+    end = timezone.now().date()
+    if not data.get("end"):
+        data["end"] = end.isoformat()
+    if not data.get("start") and not params.get("end"):
+        data["start"] = (end - timedelta(days=DEFAULT_DAYS - 1)).isoformat()
+    form = DashboardFilterForm(data)
     form.is_valid()
     return form, form.filters()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test.utils import override_settings, setup_databases, teardown_databases
+from django.utils import timezone
 
 from common.browser import VIEWPORT, ChromiumMissingError, chromium_launch
 from customers.demo_marketing import demo_featured_customer
@@ -109,8 +111,15 @@ class Command(BaseCommand):
 
 
 def shots_plan(*, customer_id: int) -> list[Shot]:
-    """The pages the README shows, each as the role that works there."""
+    """The pages the README shows, each as the role that works there (the wheel over the
+    last twelve months, so that its trends have a shape)."""
+    today = timezone.now().date()
+    year_ago = today - timedelta(days=364)
     return [
+        Shot("wheel", "marketer", f"/?start={year_ago}&end={today}", "The wheel", height=2400),
+        Shot("marketing", "marketer", "/dashboard/marketing/", "The marketing page", height=1400),
+        Shot("sales", "sales", "/dashboard/sales/", "The sales page", height=1400),
+        Shot("support", "support", "/dashboard/support/", "The support page", height=1400),
         Shot("customers", "sales", "/customers/", "The customer list"),
         Shot(
             "customer",
@@ -142,7 +151,7 @@ def screenshot_take(browser: Any, *, base_url: str, shot: Shot, path: Path) -> N
         page.get_by_label("Username").fill(shot.username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Log in").click()
-        page.wait_for_url("**/customers/")
+        page.wait_for_url(lambda url: "/login/" not in url)
         page.goto(shot.path)
         page.wait_for_load_state("networkidle")
         clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": shot.height}
