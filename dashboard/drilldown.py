@@ -22,13 +22,16 @@ kind or a bad parameter is the form's error, shown on the page with a 400.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.postgres.aggregates import ArrayAgg
+from django.db import connection, transaction
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
@@ -66,6 +69,8 @@ FRICTION_CAUSES = {
     "negative": "interactions counted as friction",
 }
 LOOP_OUTCOMES = ("completed", "open")
+# Up to this many customers behind events, the list reads them by id (Drilldown.listed).
+MAX_LISTED_IDS = 50_000
 
 
 # --- what a drill-down returns ------------------------------------------------------------
@@ -90,17 +95,30 @@ class Drilldown:
     weighted: bool = False  # the number is Σ weight of the events: say so
 
     def totals(self) -> Totals:
-        """The number of customers (and of events, and their weight), in one query."""
+        """The number of customers (and of events, and their weight), in one query; for
+        events, with the customers' ids, so that the list need not read the events again."""
         if self.events is None:
             return Totals(customers=self.customers.count())
         sums: dict[str, Any] = {
-            "n_customers": Count("customer_id", distinct=True),
+            "n_ids": ArrayAgg("customer_id", distinct=True, default=[]),
             "n_events": Count("pk"),
         }
         if self.weighted:
             sums["n_weight"] = Sum("weight")
         row = self.events.order_by().aggregate(**sums)
-        return Totals(row["n_customers"], row["n_events"], row.get("n_weight") or 0)
+        ids = row["n_ids"]
+        return Totals(len(ids), row["n_events"], row.get("n_weight") or 0, ids)
+
+    def listed(self, totals: Totals) -> QuerySet[Customer]:
+        """The customers to page through, given their totals.
+
+        With the ids in hand (and not too many to send back), the list reads customers by
+        primary key: the planner knows how many there are. Given the events as a subquery
+        instead, it guesses (an index lookup per row for the stage of the moment looks very
+        selective) and may sort every customer by name to probe each against the events."""
+        if totals.customer_ids is not None and len(totals.customer_ids) <= MAX_LISTED_IDS:
+            return _by_name(customer_queryset().filter(pk__in=totals.customer_ids))
+        return self.customers
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,19 @@ class Totals:
     customers: int
     events: int | None = None
     weight: int | None = None
+    customer_ids: list[int] | None = None
+
+
+@contextmanager
+def without_jit() -> Iterator[None]:
+    """Run the drill-down's reads in a transaction with PostgreSQL's JIT off.
+
+    Their plans look expensive to the planner (one index lookup per interaction or move for
+    the stage of the moment), so JIT compiles them, and compiling takes longer than the
+    lookups: 1.8 s of 3.5 s for a month of interactions at a million a year, measured."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        yield
 
 
 # --- words -------------------------------------------------------------------------------

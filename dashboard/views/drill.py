@@ -23,7 +23,14 @@ from django.utils import timezone
 from django.views import View
 
 from customers.exports import customers_csv_response
-from dashboard.drilldown import KINDS, Drilldown, DrillError, Totals, drilldown_for
+from dashboard.drilldown import (
+    KINDS,
+    Drilldown,
+    DrillError,
+    Totals,
+    drilldown_for,
+    without_jit,
+)
 from dashboard.mixins import FilteredPageMixin
 
 PAGE_SIZE = 50
@@ -82,11 +89,13 @@ class DrillDownView(LoginRequiredMixin, PermissionRequiredMixin, FilteredPageMix
                 raise PermissionDenied
             filename = f"customers-{request.GET.get('of')}-{timezone.localdate():%Y-%m-%d}.csv"
             return customers_csv_response(drill.customers, filename=filename)
-        totals = drill.totals()
-        page = CountedPaginator(drill.customers, PAGE_SIZE, count=totals.customers).get_page(
-            request.GET.get("page")
-        )
-        details = drill.details([customer.pk for customer in page])
+        with without_jit():
+            totals = drill.totals()
+            page = CountedPaginator(
+                drill.listed(totals), PAGE_SIZE, count=totals.customers
+            ).get_page(request.GET.get("page"))
+            details = drill.details([customer.pk for customer in page])
+            rows = [(customer, details.get(customer.pk, "")) for customer in page]
         query = request.GET.copy()
         for name in PAGE_PARAMS:
             query.pop(name, None)
@@ -96,7 +105,7 @@ class DrillDownView(LoginRequiredMixin, PermissionRequiredMixin, FilteredPageMix
                 "totals": totals,
                 "count_words": count_words(drill, totals),
                 "page": page,
-                "rows": [(customer, details.get(customer.pk, "")) for customer in page],
+                "rows": rows,
                 "query": query.urlencode(),
             }
         )
