@@ -864,7 +864,7 @@ class StageField(forms.ModelChoiceField):
             "error_messages",
             {
                 "required": "Name a stage by its slug.",
-                "invalid_choice": "There is no stage with this slug.",
+                "invalid_choice": "There is no stage with the slug “%(value)s”.",
             },
         )
         super().__init__(queryset=Stage.objects.all(), to_field_name="slug", **kwargs)
@@ -930,7 +930,7 @@ class MovedForm(DrillForm):
             return None
         stage = Stage.objects.filter(slug=slug).first()
         if stage is None:
-            raise forms.ValidationError('There is no stage with this slug (or use "new").')
+            raise forms.ValidationError(f"There is no stage with the slug “{slug}” (or use “new”).")
         return stage
 
 
