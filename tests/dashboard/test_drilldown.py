@@ -486,6 +486,10 @@ def test_every_kind_renders_for_a_role_and_pages_keep_the_query(
         ("of=force&stage=purchase&team=pirates", "team"),
         ("of=responded&kind=nps&category=%00", "category"),
         ("of=loop&outcome=" + "x" * 5000, "outcome"),
+        ("of=stage&stage=%00", "stage"),
+        ("of=moved&from_stage=a%00&to_stage=purchase", "from_stage"),
+        ("of=source&source=%00", "source"),
+        ("of=%00", "of"),
     ],
 )
 def test_a_bad_parameter_is_a_400_naming_it(query: str, parameter: str, support: User) -> None:
