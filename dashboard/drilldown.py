@@ -81,23 +81,25 @@ class Drilldown:
     """The customers behind one number.
 
     `customers` is ordered by name (pk breaks ties, so pages never overlap). `events`, when
-    the number counts records, holds them (one row each, with `customer_id`); `noun` names
-    them ("move", "moves"). `column` heads the table's column specific to the kind, filled
-    for a page of customers by `details`.
+    the number counts records, holds them (one row each, with `customer_id`; several
+    querysets when the number adds records of several kinds up, as force adds interactions
+    and survey answers); `noun` names them ("move", "moves"). `column` heads the table's
+    column specific to the kind, filled for a page of customers by `details`.
     """
 
     description: str
     customers: QuerySet[Customer]
     column: str
     details: Callable[[list[int]], dict[int, str]]
-    events: QuerySet[Any] | None = None
+    events: tuple[QuerySet[Any], ...] = ()
     noun: tuple[str, str] | None = None
     weighted: bool = False  # the number is Σ weight of the events: say so
 
     def totals(self) -> Totals:
-        """The number of customers (and of events, and their weight), in one query; for
-        events, with the customers' ids, so that the list need not read the events again."""
-        if self.events is None:
+        """The number of customers (and of events, and their weight), in one query per kind
+        of event; for events, with the customers' ids, so that the list need not read the
+        events again."""
+        if not self.events:
             return Totals(customers=self.customers.count())
         sums: dict[str, Any] = {
             "n_ids": ArrayAgg("customer_id", distinct=True, default=[]),
@@ -105,9 +107,14 @@ class Drilldown:
         }
         if self.weighted:
             sums["n_weight"] = Sum("weight")
-        row = self.events.order_by().aggregate(**sums)
-        ids = row["n_ids"]
-        return Totals(len(ids), row["n_events"], row.get("n_weight") or 0, ids)
+        ids: set[int] = set()
+        events = weight = 0
+        for source in self.events:
+            row = source.order_by().aggregate(**sums)
+            ids.update(row["n_ids"])
+            events += row["n_events"]
+            weight += row.get("n_weight") or 0
+        return Totals(len(ids), events, weight, sorted(ids))
 
     def listed(self, totals: Totals) -> QuerySet[Customer]:
         """The customers to page through, given their totals.
@@ -175,13 +182,17 @@ def _count_latest(rows: list[tuple[int, datetime]], noun: tuple[str, str]) -> di
 
 
 def _events_details(
-    events: QuerySet[Any], moment: str, noun: tuple[str, str]
+    sources: tuple[tuple[QuerySet[Any], str], ...], noun: tuple[str, str]
 ) -> Callable[[list[int]], dict[int, str]]:
-    """The kind's column for a page: the latest event's day, and how many there were."""
+    """The kind's column for a page: the latest event's day, and how many there were
+    (`sources`: each queryset of events with the name of its moment)."""
 
     def details(ids: list[int]) -> dict[int, str]:
-        rows = events.filter(customer_id__in=ids).order_by().values_list("customer_id", moment)
-        return _count_latest(list(rows), noun)
+        rows: list[tuple[int, datetime]] = []
+        for events, moment in sources:
+            found = events.filter(customer_id__in=ids).order_by()
+            rows.extend(found.values_list("customer_id", moment))
+        return _count_latest(rows, noun)
 
     return details
 
@@ -229,9 +240,12 @@ def _by_name(customers: QuerySet[Customer]) -> QuerySet[Customer]:
     return customers.order_by(Lower("first_name"), Lower("last_name"), "id")
 
 
-def _customers_of(events: QuerySet[Any]) -> QuerySet[Customer]:
+def _customers_of(*sources: QuerySet[Any]) -> QuerySet[Customer]:
     """The distinct customers of the events: a semi-join on the customer's primary key."""
-    return _by_name(customer_queryset().filter(pk__in=events.order_by().values("customer_id")))
+    behind = Q()
+    for events in sources:
+        behind |= Q(pk__in=events.order_by().values("customer_id"))
+    return _by_name(customer_queryset().filter(behind))
 
 
 def _event_drilldown(
@@ -242,13 +256,17 @@ def _event_drilldown(
     noun: tuple[str, str],
     column: str,
     weighted: bool = False,
+    more: tuple[tuple[QuerySet[Any], str], ...] = (),
 ) -> Drilldown:
+    """A drill-down into events (`more`: other querysets of events the number adds up,
+    each with the name of its moment)."""
+    sources = ((events, moment), *more)
     return Drilldown(
         description=description,
-        customers=_customers_of(events),
+        customers=_customers_of(*(source for source, _ in sources)),
         column=column,
-        details=_events_details(events, moment, noun),
-        events=events,
+        details=_events_details(sources, noun),
+        events=tuple(source for source, _ in sources),
         noun=noun,
         weighted=weighted,
     )
@@ -613,19 +631,49 @@ def drill_force(
     effect: str = "",
     team: str = "",
 ) -> Drilldown:
-    """Customers with interactions counted in the stage in the period (of the effect, by the
-    team when given): force_friction_by_stage's interactions and their force or friction."""
+    """Without `effect`: the customers behind force_friction_by_stage's `force` for the stage
+    (and team) — interactions counted as force in it, and survey answers counted as force
+    against it (promoters; they belong to no team). With `effect`: the customers with
+    interactions of that effect counted in the stage (`interaction_force`,
+    `interaction_friction`, or neutral ones)."""
+    period = period_words(start, end)
     events = _interactions_in_stage(
-        start=start, end=end, segment=segment, owner=owner, stage=stage, effect=effect, team=team
+        start=start,
+        end=end,
+        segment=segment,
+        owner=owner,
+        stage=stage,
+        effect=effect or Effect.FORCE,
+        team=team,
     )
-    kind = f"{Effect(effect).label.lower()} interactions" if effect else "interactions"
+    if effect:
+        return _event_drilldown(
+            f"Customers with {Effect(effect).label.lower()} interactions in {stage.name}"
+            f"{_team_words(team)} {period}",
+            events,
+            moment="occurred_at",
+            noun=INTERACTIONS,
+            column="Interaction on",
+            weighted=effect != Effect.NEUTRAL,
+        )
+    answers = _restrict(
+        Response.objects.filter(
+            _in_period("answered_at", start, end), stage=stage, effect=Effect.FORCE
+        ),
+        segment,
+        owner,
+    )
+    if team and team != NO_TEAM:
+        answers = answers.none()
     return _event_drilldown(
-        f"Customers with {kind} in {stage.name}{_team_words(team)} {period_words(start, end)}",
+        f"Customers with interactions or survey answers counted as force in {stage.name}"
+        f"{_team_words(team)} {period}",
         events,
         moment="occurred_at",
-        noun=INTERACTIONS,
-        column="Interaction on",
-        weighted=bool(effect) and effect != Effect.NEUTRAL,
+        noun=("interaction or answer", "interactions and answers"),
+        column="Latest on",
+        weighted=True,
+        more=((answers, "answered_at"),),
     )
 
 
@@ -781,7 +829,7 @@ def drill_responded(
         customers=_customers_of(events),
         column="Latest score",
         details=_answers_details(events),
-        events=events,
+        events=(events,),
         noun=("answer", "answers"),
     )
 

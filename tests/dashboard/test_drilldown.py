@@ -168,6 +168,13 @@ def _restrictions(owner: User) -> list[tuple[str, dict[str, Any], Callable[[], s
 
 
 def test_every_kind_lists_the_customers_its_number_counts(history: list[Customer]) -> None:
+    # The history has something behind every kind (else the checks below prove little).
+    assert Response.objects.filter(effect="force").exists()
+    assert Response.objects.filter(effect="friction").exists()
+    assert StageTransition.objects.filter(direction="backward").exists()
+    assert Task.objects.filter(state=TaskState.OPEN).exists()
+    assert ConsentEvent.objects.filter(granted=False).exists()
+    assert Interaction.objects.filter(effect="friction").exists()
     owner = User.objects.filter(owned_customers__isnull=False).first()
     assert owner is not None
     everyone, by_owner, by_segment = _restrictions(owner)
@@ -314,8 +321,16 @@ def _check_force_and_friction(
     ]  # fmt: skip
     for stage in Stage.objects.all():
         here = [i for i in interactions if raw.stage_at(i.customer_id, i.occurred_at) == stage.pk]
-        _check("force", {i.customer_id for i in here}, total(stage.slug, "interactions"),
-               counted="events", stage=stage.slug)  # fmt: skip
+        promoters = {a.customer_id for a in answers if a.stage_id == stage.pk
+                     and a.effect == "force"}  # fmt: skip
+        pushed = {i.customer_id for i in here if i.effect == "force"}
+        _check(
+            "force",
+            pushed | promoters,
+            total(stage.slug, "force"),
+            counted="weight",
+            stage=stage.slug,
+        )  # fmt: skip - interactions and answers counted as force
         for effect, column in (
             ("force", "interaction_force"),
             ("friction", "interaction_friction"),
@@ -325,8 +340,10 @@ def _check_force_and_friction(
                    counted="weight", stage=stage.slug, effect=effect)  # fmt: skip
         for team in TEAMS if thorough else []:
             mine = [i for i in here if raw.teams.get(i.logged_by_id, "none") == team]
-            _check("force", {i.customer_id for i in mine}, total(stage.slug, "interactions", team),
-                   counted="events", stage=stage.slug, team=team)  # fmt: skip
+            pushed = {i.customer_id for i in mine if i.effect == "force"}
+            _check("force", pushed | (promoters if team == "none" else set()),
+                   total(stage.slug, "force", team), counted="weight", stage=stage.slug,
+                   team=team)  # fmt: skip
             friction = [i for i in mine if i.effect == "friction"]
             _check("friction", {i.customer_id for i in friction},
                    total(stage.slug, "interaction_friction", team), counted="weight",
