@@ -109,8 +109,9 @@ class DrillDownView(LoginRequiredMixin, PermissionRequiredMixin, FilteredPageMix
                 "query": query.urlencode(),
             }
         )
-        status = 400 if self.filter_form.errors else 200
-        return render(request, "dashboard/drill.html", context, status=status)
+        # A bad filter falls back to its default, with its error on the bar (status 200),
+        # as on every dashboard page; only what the list is about can make it a 400.
+        return render(request, "dashboard/drill.html", context)
 
     def _kept_params(self, request: HttpRequest, names: tuple[str, ...]) -> list[tuple[str, str]]:
         """`of` and the kind's parameters, as the filter bar must carry them on (hidden)."""
