@@ -333,7 +333,9 @@ def _standing_in(
     stood nowhere. The sum over them is `stage_counts_over_time`'s last count."""
     until = _moment(end + timedelta(days=1))
     ids = [stage.pk for stage in stages]
-    # stage_at_joins reads "at or before"; the period ends just before `until`.
+    # stage_at_joins reads "at or before"; the period ends just before `until`. Only its
+    # `latest` is read, not STAGE_AT's fallback to the entry stage (meant for an interaction
+    # logged before its customer's first move): a customer created later stood nowhere.
     last_moment = until - timedelta(microseconds=1)
     moved_since = RawSQL(  # noqa: S611 - our own SQL; values are bound
         f"""
