@@ -999,19 +999,13 @@ class LoopCompletion:
     rate: float | None
 
 
-def loop_completion(
-    *,
-    start: date,
-    end: date,
-    segment: Segment | None = None,
-    owner: AbstractBaseUser | None = None,
-) -> LoopCompletion:
-    """Share of the customers who stood in a Delight stage at some moment of the period
-    (in one at its start, or moved into one during it) who, during the period, referred
-    someone while in Delight (a `Referral` with `referrer_phase = delight`) or bought again
-    (a purchase in the period that is not their first purchase ever). From the raw records.
-    """
-    customers = _filtered_customers(segment, owner)
+def loop_customers_sql(
+    *, start: date, end: date, customers: QuerySet[Customer] | None
+) -> tuple[str, list[Any]]:
+    """The SQL behind loop completion: a `WITH` clause defining `delight`, `referred` and
+    `bought` (one `customer_id` column each, distinct customers) for the period, and its
+    parameters. `loop_completion` counts them; the dashboard's drill-down lists them, so
+    both read the same definition."""
     since, until = _moment(start), _moment(end + timedelta(days=1))
     delight = list(Stage.objects.filter(phase=Phase.DELIGHT).values_list("pk", flat=True))
     restrict, restrict_id, restrict_params = "", "", []
@@ -1051,11 +1045,6 @@ def loop_completion(
                   AND (e.occurred_at, e.id) < (p.occurred_at, p.id)
             )
         )
-        SELECT (SELECT COUNT(*) FROM delight), (SELECT COUNT(*) FROM referred),
-               (SELECT COUNT(*) FROM bought),
-               (SELECT COUNT(*) FROM (
-                   SELECT customer_id FROM referred UNION SELECT customer_id FROM bought
-               ) AS closed)
     """  # noqa: S608 - sql is Django's compiled query; values are bound
     params = [
         since,
@@ -1074,6 +1063,30 @@ def loop_completion(
         since,
         until,
     ]
+    return query, params
+
+
+def loop_completion(
+    *,
+    start: date,
+    end: date,
+    segment: Segment | None = None,
+    owner: AbstractBaseUser | None = None,
+) -> LoopCompletion:
+    """Share of the customers who stood in a Delight stage at some moment of the period
+    (in one at its start, or moved into one during it) who, during the period, referred
+    someone while in Delight (a `Referral` with `referrer_phase = delight`) or bought again
+    (a purchase in the period that is not their first purchase ever). From the raw records.
+    """
+    customers = _filtered_customers(segment, owner)
+    loop, params = loop_customers_sql(start=start, end=end, customers=customers)
+    query = f"""{loop}
+        SELECT (SELECT COUNT(*) FROM delight), (SELECT COUNT(*) FROM referred),
+               (SELECT COUNT(*) FROM bought),
+               (SELECT COUNT(*) FROM (
+                   SELECT customer_id FROM referred UNION SELECT customer_id FROM bought
+               ) AS closed)
+    """  # noqa: S608 - the loop's own SQL; values are bound
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         total, referred, bought, closed = cursor.fetchone()

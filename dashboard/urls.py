@@ -2,8 +2,8 @@
 The wheel itself is the home page, routed in flywheel_crm.urls as "home"."""
 
 from django.urls import URLPattern, path
-from django.views.generic import RedirectView
 
+from dashboard.views.drill import DrillDownView
 from dashboard.views.teams import MarketingView, SalesView, SupportView
 
 app_name = "dashboard"
@@ -11,11 +11,5 @@ urlpatterns: list[URLPattern] = [
     path("marketing/", MarketingView.as_view(), name="marketing"),
     path("sales/", SalesView.as_view(), name="sales"),
     path("support/", SupportView.as_view(), name="support"),
-    # PLACEHOLDER: the drill-down page is built on its own branch and
-    # routes "customers" itself; drop this line when merging it.
-    path(
-        "customers/",
-        RedirectView.as_view(pattern_name="customers:list", permanent=False),
-        name="customers",
-    ),
+    path("customers/", DrillDownView.as_view(), name="customers"),
 ]
