@@ -152,7 +152,7 @@ def test_support_sends_a_survey_from_the_customer_page(page, log_in, role_user, 
     expect(sent).to_contain_text("Support satisfaction")
     expect(sent).to_contain_text("sue-support")
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Outbox").click()
+    page.get_by_role("navigation", name="Tools").get_by_role("link", name="Outbox").click()
     message = page.get_by_role("row").filter(has_text="fay@example.com")
     expect(message).to_have_count(1)
     expect(message).to_contain_text("Email")

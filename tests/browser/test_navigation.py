@@ -13,6 +13,7 @@ from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EVERYONE = [
+    "Flywheel",
     "Customers",
     "My tasks",
     "Segments",
@@ -21,21 +22,22 @@ EVERYONE = [
     "Forms",
     "Surveys",
     "Automation",
-    "Outbox",
-    "API",
 ]
-# Webhooks are an Admin's alone; the Admin link (the Django admin site) is for staff users.
-NAVIGATION = {
-    ADMIN: [*EVERYONE[:8], "Webhooks", *EVERYONE[8:], "Admin"],
-    MARKETER: EVERYONE,
-    SALES_REP: EVERYONE,
-    SUPPORT: EVERYONE,
+NAVIGATION = dict.fromkeys(ROLES, EVERYONE)
+# The tools menu beside the user's name: the outbox and the API for everyone, webhooks for
+# an Admin alone, and the Django admin site for staff users.
+TOOLS = {
+    ADMIN: ["Outbox", "API", "Webhooks", "Admin"],
+    MARKETER: ["Outbox", "API"],
+    SALES_REP: ["Outbox", "API"],
+    SUPPORT: ["Outbox", "API"],
 }
 # Support looks after people who are already customers, so it does not create new ones.
 MAY_ADD_CUSTOMERS = {ADMIN, MARKETER, SALES_REP}
 
 # Where each link leads: the page's main heading.
 HEADINGS = {
+    "Flywheel": "The wheel",
     "Customers": "Customers",
     "My tasks": "My tasks",
     "Segments": "Segments",
@@ -44,9 +46,8 @@ HEADINGS = {
     "Forms": "Lead forms",
     "Surveys": "Surveys",
     "Automation": "Automation rules",
-    "Webhooks": "Webhooks",
-    "Outbox": "Outbox",
 }
+TOOL_HEADINGS = {"Outbox": "Outbox", "Webhooks": "Webhooks"}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -56,6 +57,8 @@ def test_each_role_sees_the_navigation_its_permissions_allow(page, role_user, lo
 
     nav = page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link").all_inner_texts() == NAVIGATION[role]
+    tools = page.get_by_role("navigation", name="Tools")
+    assert tools.get_by_role("link").all_inner_texts() == TOOLS[role]
     expect(page.get_by_role("banner").get_by_text(user.get_username(), exact=True)).to_be_visible()
     new_customer = page.get_by_role("link", name="New customer")
     if role in MAY_ADD_CUSTOMERS:
@@ -83,10 +86,30 @@ def test_an_admin_tours_every_page_without_errors_or_foreign_requests(page, role
         # The stylesheet was served and applied (the live server serves static files).
         expect(page.locator("header.topbar")).to_have_css("display", "flex")
 
-    nav.get_by_role("link", name="Admin", exact=True).click()
+    # The dashboard's other pages, through its tabs.
+    nav.get_by_role("link", name="Flywheel", exact=True).click()
+    tabs = page.get_by_role("navigation", name="Dashboard pages")
+    for tab in ("Marketing", "Sales", "Support", "Wheel"):
+        tabs.get_by_role("link", name=tab, exact=True).click()
+        expect(tabs.get_by_role("link", name=tab, exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            "The wheel" if tab == "Wheel" else tab
+        )
+
+    tools = page.get_by_role("navigation", name="Tools")
+    for label, heading in TOOL_HEADINGS.items():
+        tools.get_by_role("link", name=label, exact=True).click()
+        expect(page.get_by_role("heading", name=heading, level=1)).to_be_visible()
+        expect(tools.get_by_role("link", name=label, exact=True)).to_have_attribute(
+            "aria-current", "page"
+        )
+
+    tools.get_by_role("link", name="Admin", exact=True).click()
     expect(page.get_by_role("heading", name="Site administration")).to_be_visible()
     page.go_back()
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    page.get_by_role("navigation", name="Tools").get_by_role("link", name="API").click()
     # Swagger UI, from our own static files, renders the schema it fetched from us.
     expect(page.get_by_role("heading", name=re.compile("Flywheel CRM API"))).to_be_visible()
