@@ -876,6 +876,9 @@ def _last_activity(ids: list[int]) -> dict[int, str]:
     return {pk: _when(moment) for pk, moment in rows if moment}
 
 
+SOURCE_FIELDS = {"source": "source", "utm_source": "UTM source"}
+
+
 def drill_source(
     *,
     start: date,
@@ -883,15 +886,24 @@ def drill_source(
     segment: Segment | None = None,
     owner: AbstractBaseUser | None = None,
     source: str = "",
+    field: str = "",
+    phase: str = "",
 ) -> Drilldown:
-    """Customers created in the period whose `source` is the value (empty: no source)."""
-    customers = customer_queryset().filter(_in_period("created_at", start, end), source=source)
+    """Customers created in the period whose `source` (or, with field=utm_source, whose
+    `utm_source`) is the value (empty: none); with a `phase`, only those standing in a stage of
+    that phase now (the marketing page's "now in Engage", "now in Delight")."""
+    field = field or "source"
+    customers = customer_queryset().filter(_in_period("created_at", start, end), **{field: source})
+    if phase:
+        customers = customers.filter(stage__phase=phase)
     restricted = _filtered_customers(segment, owner)
     if restricted is not None:
         customers = customers.filter(pk__in=restricted.values("pk"))
-    what = f"from {source}" if source else "without a source"
+    noun = SOURCE_FIELDS[field]
+    what = f"from {noun} {source}" if source else f"without a {noun}"
+    now = f", in {Phase(phase).label} now" if phase else ""
     return Drilldown(
-        description=f"Customers created {what} {period_words(start, end)}",
+        description=f"Customers created {what} {period_words(start, end)}{now}",
         customers=_by_name(customers),
         column="Created on",
         details=_created_on,
@@ -1012,6 +1024,8 @@ class LoopForm(DrillForm):
 
 class SourceForm(DrillForm):
     source = forms.CharField(required=False, max_length=100, strip=False)
+    field = _choice(list(SOURCE_FIELDS.items()), required=False, what="a source field")
+    phase = _choice(Phase.choices, required=False, what="a phase")
 
 
 @dataclass(frozen=True)

@@ -164,21 +164,35 @@ class MarketingView(TeamPageView):
         return context
 
     def _sources(self, field: str) -> list[dict[str, Any]]:
+        """Each source's row, with a link from each of its counts to those customers."""
         f = self.filters
+        noun = "no UTM source" if field == "utm_source" else "no source"
+        label = "UTM source" if field == "utm_source" else "source"
         rows = []
         for row in source_conversion(
             start=f.start, end=f.end, field=field, segment=f.segment, owner=f.owner
         ):
-            name = row.source or "no source"
-            item: dict[str, Any] = {"row": row, "name": name, "rate": _percent(row.rate)}
-            if field == "source":
-                item["url"] = drill_url(f, "source", source=row.source or None)
-                item["label"] = (
-                    f"{_plural(row.customers, 'customer')} created {period_words(f)} "
-                    f"with {'no source' if not row.source else 'source ' + row.source}: "
-                    "see who they are"
-                )
-            rows.append(item)
+            name = f"{label} {row.source}" if row.source else noun
+            links = {}
+            for key, phase, count, where in (
+                ("all", None, row.customers, ""),
+                ("engage", Phase.ENGAGE, row.in_engage, ", now in Engage"),
+                ("delight", Phase.DELIGHT, row.in_delight, ", now in Delight"),
+            ):
+                links[key] = {
+                    "url": drill_url(
+                        f,
+                        "source",
+                        source=row.source or None,
+                        field=field if field != "source" else None,
+                        phase=phase,
+                    ),
+                    "label": (
+                        f"{_plural(count, 'customer')} created {period_words(f)} with "
+                        f"{name}{where}: see who they are"
+                    ),
+                }
+            rows.append({"row": row, "name": name, "rate": _percent(row.rate), "links": links})
         return rows
 
 

@@ -112,6 +112,16 @@ def test_marketing_counts_new_customers_by_source_and_how_far_they_got(
         "50%",
     ]
     assert 'aria-label="4 customers created between' in response.content.decode()
+    # Every count of a source links to its customers: now in Engage, by UTM source.
+    engaged = drill_url(filters, "source", source="ads", phase="engage")
+    assert link_to(response, engaged) == "1"
+    assert (
+        link_to(response, drill_url(filters, "source", source="google", field="utm_source")) == "3"
+    )
+    listed_page = client.get(engaged)
+    assert listed_page.status_code == 200
+    assert ads[0].email in listed_page.content.decode()
+    assert ads[1].email not in listed_page.content.decode()
     assert link_to(response, reverse("segments:detail", args=[listed.pk])) in ("VIPs", "1")
     assert "No campaign started" in text(response)
 
