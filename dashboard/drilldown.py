@@ -910,6 +910,64 @@ def drill_source(
     )
 
 
+CAMPAIGN_EVENTS = {
+    "sent": "were sent",
+    "open": "opened",
+    "click": "clicked in",
+    "conversion": "converted after",
+}
+
+
+def drill_campaign(
+    *,
+    start: date,
+    end: date,
+    segment: Segment | None = None,
+    owner: AbstractBaseUser | None = None,
+    campaign: Any,
+    event: str,
+) -> Drilldown:
+    """The recipients behind a campaign's numbers (`campaigns.selectors.campaign_list_rates`):
+    those whose message was sent, or who opened, clicked or converted (each recipient once,
+    however often they did it). A campaign reaches its own audience, so, as its numbers, the
+    list ignores the period, the segment and the owner."""
+    from campaigns.models import Recipient
+    from messaging.models import MessageState
+
+    recipients = Recipient.objects.filter(campaign=campaign)
+    if event == "sent":
+        recipients = recipients.filter(message__state=MessageState.SENT)
+    else:
+        recipients = recipients.filter(events__kind=event)
+    customers = customer_queryset().filter(pk__in=recipients.values("customer_id"))
+
+    def reached_on(ids: list[int]) -> dict[int, str]:
+        rows = Recipient.objects.filter(campaign=campaign, customer_id__in=ids)
+        if event == "sent":
+            moments = rows.values_list("customer_id", "message__sent_at")
+        else:
+            moments = rows.filter(events__kind=event).values_list(
+                "customer_id", "events__occurred_at"
+            )
+        first: dict[int, datetime] = {}
+        for customer_id, moment in moments:
+            if moment is not None and (customer_id not in first or moment < first[customer_id]):
+                first[customer_id] = moment
+        return {pk: _when(moment) for pk, moment in first.items()}
+
+    verb = CAMPAIGN_EVENTS[event]
+    return Drilldown(
+        description=(
+            f"Customers who {verb} the campaign “{campaign.name}”"
+            if event != "sent"
+            else f"Customers the campaign “{campaign.name}” was sent to"
+        ),
+        customers=_by_name(customers),
+        column="Sent on" if event == "sent" else "First on",
+        details=reached_on,
+    )
+
+
 def _created_on(ids: list[int]) -> dict[int, str]:
     rows = Customer.objects.filter(pk__in=ids).values_list("pk", "created_at")
     return {pk: _when(moment) for pk, moment in rows}
@@ -1028,6 +1086,23 @@ class SourceForm(DrillForm):
     phase = _choice(Phase.choices, required=False, what="a phase")
 
 
+class CampaignForm(DrillForm):
+    campaign: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=None,
+        error_messages={
+            "required": "Name a campaign by its id.",
+            "invalid_choice": "There is no campaign with that id.",
+        },
+    )
+    event = _choice([(key, key) for key in CAMPAIGN_EVENTS], what="what the recipients did")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from campaigns.models import Campaign
+
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].queryset = Campaign.objects.all()  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Kind:
     """One kind of drill-down: its name (`of`), the form of its parameters, its function."""
@@ -1059,6 +1134,7 @@ KINDS: dict[str, Kind] = {
         _kind("responded", RespondedForm, drill_responded, "survey answers"),
         _kind("loop", LoopForm, drill_loop, "loop completion"),
         _kind("source", SourceForm, drill_source, "new customers by source"),
+        _kind("campaign", CampaignForm, drill_campaign, "a campaign's sends, opens, clicks"),
     )
 }
 

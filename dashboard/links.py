@@ -19,3 +19,11 @@ def drill_url(filters: DashboardFilters, of: str, **params: Any) -> str:
     """The drill-down page's URL for one number: the filters, `of` and its parameters
     (None and "" are left out)."""
     return f"{reverse('dashboard:customers')}?{filters.query(of=of, **params)}"
+
+
+def campaign_links(filters: DashboardFilters, campaign_id: int) -> dict[str, str]:
+    """A campaign's numbers to their recipients: `sent`, `open`, `click`, `conversion`."""
+    return {
+        event: drill_url(filters, "campaign", campaign=campaign_id, event=event)
+        for event in ("sent", "open", "click", "conversion")
+    }

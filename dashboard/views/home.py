@@ -43,7 +43,7 @@ from analytics.selectors import (
 )
 from dashboard import charts
 from dashboard.filters import DashboardFilters
-from dashboard.links import drill_url
+from dashboard.links import campaign_links, drill_url
 from dashboard.mixins import FilteredPageMixin
 from stages.models import Direction, Phase, Stage
 from surveys.scoring import SurveyKind, score_summary
@@ -516,7 +516,7 @@ def loop_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, Any]
     }
 
 
-def campaigns_view(numbers: HomeNumbers) -> dict[str, Any] | None:
+def campaigns_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, Any] | None:
     """The period's campaigns with the most conversions first (then the most sent)."""
     if numbers.campaigns is None:
         return None
@@ -526,6 +526,7 @@ def campaigns_view(numbers: HomeNumbers) -> dict[str, Any] | None:
         "rows": [
             {
                 "campaign": c,
+                "links": campaign_links(filters, c.campaign_id),
                 "open_rate": percent(c.open_rate),
                 "click_rate": percent(c.click_rate),
                 "conversion_rate": percent(c.conversions / c.sent if c.sent else None),
@@ -556,6 +557,6 @@ class HomeView(LoginRequiredMixin, PermissionRequiredMixin, FilteredPageMixin, V
             "velocity_stays": any(row.stays for row in numbers.velocity),
             "surveys": surveys_view(numbers, self.filters),
             "loop": loop_view(numbers, self.filters),
-            "campaigns": campaigns_view(numbers),
+            "campaigns": campaigns_view(numbers, self.filters),
         }
         return render(request, "dashboard/home.html", context)

@@ -28,7 +28,7 @@ from analytics.selectors import (
 )
 from common.views import request_actor
 from dashboard.filters import DashboardFilters
-from dashboard.links import drill_url
+from dashboard.links import campaign_links, drill_url
 from dashboard.mixins import FilteredPageMixin
 from dashboard.team_numbers import (
     LIST_LIMIT,
@@ -121,6 +121,7 @@ class MarketingView(TeamPageView):
             {
                 "row": row,
                 "url": reverse("campaigns:detail", args=[row.campaign_id]),
+                "links": campaign_links(f, row.campaign_id),
                 "open_rate": _percent(row.open_rate),
                 "click_rate": _percent(row.click_rate),
                 "conversion_rate": _percent(row.conversions / row.sent if row.sent else None),

@@ -472,7 +472,8 @@ def test_every_kind_renders_for_a_role_and_pages_keep_the_query(
         "loop": {"outcome": "open"},
         "source": {"source": ""},
     }
-    assert set(links) == set(drilldown.KINDS)
+    # A campaign's kind needs a sent campaign: tests/campaigns/test_dashboard_drilldown.py.
+    assert set(links) == set(drilldown.KINDS) - {"campaign"}
     for kind, params in links.items():
         response = client.get(drill_url(WEEK, kind, **params))
         assert response.status_code == 200, kind
