@@ -260,8 +260,18 @@ class SalesView(TeamPageView):
             "rows": rows,
             "total": sum(row["customers"] for row in rows),
             "phases": [
-                (label, sum(r["customers"] for r in rows if r["stage"].phase == phase))
+                {
+                    "phase": phase,
+                    "label": label,
+                    "customers": n,
+                    "url": drill_url(f, "phase", phase=phase),
+                    "aria": (
+                        f"{_plural(n, 'customer')} of {f.owner.get_username()} in {label} "
+                        f"on {_day(f.end)}: see who they are"
+                    ),
+                }
                 for phase, label in Phase.choices
+                for n in [sum(r["customers"] for r in rows if r["stage"].phase == phase)]
             ],
         }
 

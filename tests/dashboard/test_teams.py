@@ -181,6 +181,7 @@ def test_sales_shows_my_pipeline_and_tasks_and_a_rep_for_a_manager(
     mine_filters = replace_filters(period(), owner=sales_rep)
     assert link_to(response, drill_url(mine_filters, "stage", stage="evaluation")) == "2"
     assert link_to(response, drill_url(mine_filters, "stage", stage="purchase")) == "1"
+    assert link_to(response, drill_url(mine_filters, "phase", phase="engage")) == "3"
     html = response.content.decode()
     overdue = html.split('id="tasks-overdue-heading"')[1].split('id="tasks-today-heading"')[0]
     assert "Send the quote" in overdue
