@@ -185,3 +185,15 @@ def test_the_page_costs_a_bounded_number_of_queries(
         assert client.get(reverse("home")).status_code == 200
     with django_assert_max_num_queries(40):
         assert client.get(reverse("home"), {"owner": history["ana"].pk}).status_code == 200
+
+
+def test_every_table_downloads_as_csv_with_the_pages_filters(client, history, make_user):
+    page = _page(client, make_user("Marketer"), owner=history["ana"].pk)
+    links = re.findall(r'class="csv-link" href="([^"]+)"', page)
+    assert len(links) == 8  # the wheel, the trends, and every table below
+    for link in links:
+        assert f"owner={history['ana'].pk}" in link
+        response = client.get(link)
+        assert response.status_code == 200, link
+        assert response["Content-Type"].startswith("text/csv"), link
+        assert response.content.decode().splitlines()[0], link  # a header line at least
