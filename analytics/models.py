@@ -299,3 +299,43 @@ class StayDelta(StayCounts):
 
     class Meta:
         default_permissions = ()
+
+
+class LoopCounts(models.Model):
+    """Delight spans and loop events reduced to days (`analytics.rollups.loop_keys_sql`):
+    what loop completion needs to count distinct customers over any period."""
+
+    kind = models.CharField(max_length=8)
+    day = models.DateField()
+    prev_day = models.DateField(null=True)
+    last_delight = models.DateField(null=True)
+    next_entry = models.DateField(null=True)
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day}"
+
+
+class LoopDay(LoopCounts):
+    """Rollup of Delight entries, exits and loop events: one row per key."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "day", "prev_day", "last_delight", "next_entry"],
+                name="loop_day_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class LoopDelta(LoopCounts):
+    """A signed change to `LoopDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()

@@ -225,7 +225,127 @@ STAYS = Rollup(
     """,
 )
 
-ROLLUPS = (TRANSITIONS, EFFECTS, EFFECT_MONTHS, EFFECT_STAGES, SURVEYS, STAYS)
+
+def loop_keys_sql(transitions: str, purchases: str, referrals: str) -> str:
+    """The loop rollup's rows for the customers of three sources: `transitions` (id,
+    customer_id, occurred_at, to_stage_id), `purchases` (id, customer_id, occurred_at) and
+    `referrals` (id, customer_id = the referrer, occurred_at, referrer_phase), each a table
+    or a parenthesised query over the same customers. Every row counts 1 (summed by key).
+
+    Loop completion counts distinct customers over any period, which a per-day count cannot
+    add up. What can: per customer, their stays in Delight (a span from a move into a
+    Delight stage out of another phase, or an entry, to the next move out of Delight) and
+    their loop events (a Delight referral, a purchase that is not their first), each
+    reduced to a few days:
+
+    - kind "enter": a span's first day (`day`) and the day the customer's previous span
+      ended (`prev_day`, empty for their first);
+    - kind "exit": a span's last day (`day`);
+    - kinds "referred", "bought" and "closed" (either): the event's day, the day of the
+      customer's previous event of that kind (`prev_day`), `last_delight` = the event's day
+      if they stood in Delight then, else the day their latest span before it ended, and
+      `next_entry` = the day of their next move into Delight after it. Customers never in
+      Delight have no rows: they can never count.
+
+    With s, e the period's first and last days, `analytics.selectors.loop_completion` reads:
+    Delight customers = enters before s - exits before s (in Delight at its start) + enters
+    in [s, e] with prev_day < s or empty (their first entry of the period, from outside);
+    customers of an event kind = events in [s, e] with prev_day < s or empty (their first
+    of the period) and last_delight >= s or next_entry <= e (in Delight at some moment of
+    the period).
+    """
+    return f"""
+        WITH delight AS (
+            SELECT id FROM stages_stage WHERE phase = 'delight'
+        ), chain AS (
+            SELECT c.customer_id, c.id, c.occurred_at,
+                   COALESCE(c.to_stage_id IN (SELECT id FROM delight), FALSE) AS inside,
+                   LAG(COALESCE(c.to_stage_id IN (SELECT id FROM delight), FALSE))
+                       OVER (PARTITION BY c.customer_id ORDER BY c.occurred_at, c.id)
+                       AS was_inside
+            FROM {transitions} AS c
+        ), edges AS (
+            SELECT customer_id, id, occurred_at, inside AS enters,
+                   LAG(occurred_at) OVER (PARTITION BY customer_id ORDER BY occurred_at, id)
+                       AS prev_at
+            FROM chain WHERE inside <> COALESCE(was_inside, FALSE)
+        ), events AS (
+            SELECT customer_id, id, occurred_at, 'bought' AS kind, 1 AS source
+            FROM (
+                SELECT customer_id, id, occurred_at, ROW_NUMBER() OVER (
+                    PARTITION BY customer_id ORDER BY occurred_at, id) AS n
+                FROM {purchases} AS p
+            ) AS purchase
+            WHERE n > 1
+            UNION ALL
+            SELECT customer_id, id, occurred_at, 'referred', 2
+            FROM {referrals} AS r WHERE referrer_phase = 'delight'
+        ), tagged AS (
+            SELECT customer_id, id, occurred_at, kind, source FROM events
+            UNION ALL
+            SELECT customer_id, id, occurred_at, 'closed', source FROM events
+        ), timeline AS (
+            -- Edges and events in one order per customer; an edge at the same moment as an
+            -- event comes first (where one stands at t includes moves at t).
+            SELECT customer_id, occurred_at, 0 AS ord, id, enters, NULL AS kind, 0 AS source
+            FROM edges
+            UNION ALL
+            SELECT customer_id, occurred_at, 1, id, NULL, kind, source FROM tagged
+        ), walked AS (
+            SELECT *,
+                   COUNT(enters) OVER (
+                       PARTITION BY customer_id ORDER BY occurred_at, ord, id
+                       ROWS UNBOUNDED PRECEDING) AS edge_no,
+                   MIN(CASE WHEN enters THEN occurred_at END) OVER (
+                       PARTITION BY customer_id ORDER BY occurred_at, ord, id
+                       ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_at,
+                   COUNT(enters) OVER (PARTITION BY customer_id) AS spans
+            FROM timeline
+        ), latest AS (
+            SELECT *,
+                   FIRST_VALUE(enters) OVER edge AS latest_enters,
+                   FIRST_VALUE(occurred_at) OVER edge AS latest_at
+            FROM walked
+            WINDOW edge AS (PARTITION BY customer_id, edge_no ORDER BY occurred_at, ord, id)
+        ), placed AS (
+            SELECT kind, occurred_at, next_at,
+                   LAG(occurred_at) OVER (
+                       PARTITION BY customer_id, kind ORDER BY occurred_at, source, id
+                   ) AS prev_at,
+                   CASE WHEN edge_no = 0 THEN NULL
+                        WHEN latest_enters THEN occurred_at ELSE latest_at END AS last_at
+            FROM latest
+            WHERE kind IS NOT NULL AND spans > 0
+        )
+        SELECT CASE WHEN enters THEN 'enter' ELSE 'exit' END AS kind,
+               analytics_day(occurred_at) AS day,
+               CASE WHEN enters THEN analytics_day(prev_at) END AS prev_day,
+               NULL::date AS last_delight, NULL::date AS next_entry, COUNT(*) AS customers
+        FROM edges GROUP BY 1, 2, 3
+        UNION ALL
+        SELECT kind, analytics_day(occurred_at), analytics_day(prev_at),
+               analytics_day(last_at),
+               CASE WHEN last_at = occurred_at THEN NULL ELSE analytics_day(next_at) END,
+               COUNT(*)
+        FROM placed GROUP BY 1, 2, 3, 4, 5
+    """  # noqa: S608 - only our own table, column and alias names are interpolated
+
+
+LOOP = Rollup(
+    name="loop",
+    table="analytics_loopday",
+    delta_table="analytics_loopdelta",
+    keys=("kind", "day", "prev_day", "last_delight", "next_entry"),
+    values=("customers",),
+    raw_sql=loop_keys_sql(
+        "stages_stagetransition",
+        "interactions_purchase",
+        "(SELECT id, referrer_id AS customer_id, occurred_at, referrer_phase"
+        " FROM customers_referral)",
+    ),
+)
+
+ROLLUPS = (TRANSITIONS, EFFECTS, EFFECT_MONTHS, EFFECT_STAGES, SURVEYS, STAYS, LOOP)
 
 # --- the triggers (installed by migration 0002) ---------------------------------------------
 
@@ -485,3 +605,117 @@ DROP FUNCTION IF EXISTS analytics_stage_at(
     bigint, timestamptz, bigint, bigint, timestamptz, bigint);
 DROP FUNCTION IF EXISTS analytics_day(timestamptz);
 """
+
+
+# --- the loop rollup's triggers (installed by migration 0003) --------------------------------
+
+# The columns each loop source reads, per raw table (referrals: the referrer is the customer).
+_LOOP_SOURCES = {
+    "stages_stagetransition": ("customer_id", "id, customer_id, occurred_at, to_stage_id"),
+    "interactions_purchase": ("customer_id", "id, customer_id, occurred_at"),
+    "customers_referral": (
+        "referrer_id",
+        "id, referrer_id AS customer_id, occurred_at, referrer_phase",
+    ),
+}
+_LOOP_COLUMNS = "kind, day, prev_day, last_delight, next_entry"
+
+
+def _loop_recount_sql(table: str, op: str) -> str:
+    """One statement of a statement-level trigger on `table` (`op`: INSERT, UPDATE or
+    DELETE, with its transition tables new_rows / old_rows): for every customer the statement
+    touched, minus their loop rows as they were before it, plus their rows now."""
+    customer, _ = _LOOP_SOURCES[table]
+    changed = {"INSERT": ["new_rows"], "UPDATE": ["new_rows", "old_rows"], "DELETE": ["old_rows"]}
+    affected = " UNION ".join(f"SELECT {customer} FROM {rows}" for rows in changed[op])  # noqa: S608 - our names
+
+    def source(name: str, before: bool) -> str:
+        key, columns = _LOOP_SOURCES[name]
+        current = f"SELECT {columns} FROM {name} WHERE {key} IN ({affected})"  # noqa: S608 - ours
+        if not before or name != table:
+            return f"({current})"
+        if op != "DELETE":
+            current += " AND id NOT IN (SELECT id FROM new_rows)"
+        if op != "INSERT":
+            current += f" UNION ALL SELECT {columns} FROM old_rows"  # noqa: S608 - ours
+        return f"({current})"
+
+    def keys(before: bool) -> str:
+        return loop_keys_sql(*(source(name, before) for name in _LOOP_SOURCES))
+
+    return f"""
+        INSERT INTO analytics_loopdelta ({_LOOP_COLUMNS}, customers)
+        SELECT {_LOOP_COLUMNS}, SUM(customers) FROM (
+            SELECT {_LOOP_COLUMNS}, -customers AS customers FROM ({keys(True)}) AS before
+            UNION ALL
+            SELECT {_LOOP_COLUMNS}, customers FROM ({keys(False)}) AS after
+        ) AS x
+        GROUP BY {_LOOP_COLUMNS} HAVING SUM(customers) <> 0;
+    """  # noqa: S608 - only our own table, column and alias names are interpolated
+
+
+def _loop_trigger_sql(table: str) -> str:
+    name = f"analytics_loop_{table}"
+    branches = "\n".join(
+        f"    {'IF' if i == 0 else 'ELSIF'} TG_OP = '{op}' THEN{_loop_recount_sql(table, op)}"
+        for i, op in enumerate(("INSERT", "UPDATE", "DELETE"))
+    )
+    triggers = "\n".join(
+        f"CREATE TRIGGER {name}_{op.lower()} AFTER {op} ON {table} "
+        f"REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {name}();"
+        for op, refs in (
+            ("INSERT", "NEW TABLE AS new_rows"),
+            ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
+            ("DELETE", "OLD TABLE AS old_rows"),
+        )
+    )
+    return f"""
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+{branches}
+    END IF;
+    RETURN NULL;
+END $$;
+{triggers}
+"""
+
+
+# A stage changing phase changes every span through it: recount the whole rollup (rare: an
+# admin's edit), as deltas so that it is exact whatever a concurrent fold does.
+LOOP_RECOUNT_SQL = f"""
+    INSERT INTO analytics_loopdelta ({_LOOP_COLUMNS}, customers)
+    SELECT {_LOOP_COLUMNS}, SUM(customers) FROM (
+        SELECT {_LOOP_COLUMNS}, -customers AS customers FROM analytics_loopday
+        UNION ALL
+        SELECT {_LOOP_COLUMNS}, -customers FROM analytics_loopdelta
+        UNION ALL
+        SELECT {_LOOP_COLUMNS}, customers FROM ({LOOP.raw_sql}) AS raw
+    ) AS x
+    GROUP BY {_LOOP_COLUMNS} HAVING SUM(customers) <> 0
+"""  # noqa: S608 - only our own table and column names are interpolated
+
+LOOP_INSTALL_SQL = (
+    "".join(_loop_trigger_sql(table) for table in _LOOP_SOURCES)
+    + f"""
+CREATE OR REPLACE FUNCTION analytics_loop_stage_phase() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    {LOOP_RECOUNT_SQL};
+    RETURN NULL;
+END $$;
+CREATE TRIGGER analytics_loop_stage_phase AFTER UPDATE OF phase ON stages_stage
+FOR EACH ROW WHEN (OLD.phase IS DISTINCT FROM NEW.phase)
+EXECUTE FUNCTION analytics_loop_stage_phase();
+"""
+)
+
+LOOP_UNINSTALL_SQL = (
+    "".join(
+        f"DROP TRIGGER IF EXISTS analytics_loop_{table}_{op} ON {table};\n"
+        for table in _LOOP_SOURCES
+        for op in ("insert", "update", "delete")
+    )
+    + "".join(f"DROP FUNCTION IF EXISTS analytics_loop_{table}();\n" for table in _LOOP_SOURCES)
+    + "DROP TRIGGER IF EXISTS analytics_loop_stage_phase ON stages_stage;\n"
+    + "DROP FUNCTION IF EXISTS analytics_loop_stage_phase();\n"
+)

@@ -15,8 +15,9 @@ rollup + pending deltas in one statement). Rollups are not kept per customer, so
 `segment` or an `owner` the same numbers are computed from the raw records, with queries on
 their indexes (transitions by customer and time, interactions by customer and time, answers
 by customer and time). Velocity reads duration histograms (additive) and takes percentiles
-from them; loop completion and lifetime value count distinct customers and are computed
-from the raw records.
+from them. Loop completion counts distinct customers over any period: for everyone it reads
+a rollup of Delight entries, exits and loop events reduced to days
+(`analytics.rollups.loop_keys_sql`). Lifetime value is computed from the raw records.
 """
 
 from __future__ import annotations
@@ -1009,16 +1010,23 @@ def loop_completion(
     """Share of the customers who stood in a Delight stage at some moment of the period
     (in one at its start, or moved into one during it) who, during the period, referred
     someone while in Delight (a `Referral` with `referrer_phase = delight`) or bought again
-    (a purchase in the period that is not their first purchase ever). From the raw records.
+    (a purchase in the period that is not their first purchase ever). For everyone from
+    the loop rollup, for a segment's or an owner's customers from the raw records.
     """
     customers = _filtered_customers(segment, owner)
+    if customers is None:
+        return _loop_from_rollup(start=start, end=end)
+    return _loop_from_raw(start=start, end=end, customers=customers)
+
+
+def _loop_from_raw(*, start: date, end: date, customers: QuerySet[Customer]) -> LoopCompletion:
+    """`loop_completion` for some customers, from the raw records (the definition the loop
+    rollup is checked against, besides `check_rollups`)."""
     since, until = _moment(start), _moment(end + timedelta(days=1))
     delight = list(Stage.objects.filter(phase=Phase.DELIGHT).values_list("pk", flat=True))
-    restrict, restrict_id, restrict_params = "", "", []
-    if customers is not None:
-        sql, extra = customers.values("pk").query.sql_with_params()
-        restrict, restrict_params = f"AND customer_id IN ({sql})", list(extra)
-        restrict_id = f"AND id IN ({sql})"
+    sql, extra = customers.values("pk").query.sql_with_params()
+    restrict, restrict_params = f"AND customer_id IN ({sql})", list(extra)
+    restrict_id = f"AND id IN ({sql})"
     # Where a customer stood at the start: their stage now if they have not moved since
     # (stage_entered_at is their latest move), else the from_stage of their first move since.
     # Both read indexes ((stage, stage_entered_at) on customers, occurred_at on transitions)
@@ -1077,6 +1085,41 @@ def loop_completion(
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         total, referred, bought, closed = cursor.fetchone()
+    return LoopCompletion(
+        total, referred, bought, closed, round(closed / total, 4) if total else None
+    )
+
+
+def _loop_from_rollup(*, start: date, end: date) -> LoopCompletion:
+    """`loop_completion` for everyone, from the loop rollup + pending deltas in one
+    statement: sums over the period's days, whatever the number of records (the keys and
+    why these sums count distinct customers: `analytics.rollups.loop_keys_sql`)."""
+    first = "(prev_day IS NULL OR prev_day < %(s)s)"
+    event = f"day >= %(s)s AND day <= %(e)s AND {first}"
+    during = f"{event} AND (last_delight >= %(s)s OR next_entry <= %(e)s)"
+    wanted = f"""
+        kind IN ('enter', 'exit') AND day <= %(e)s
+        OR kind IN ('referred', 'bought', 'closed') AND {event}
+    """
+    query = f"""
+        SELECT
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'enter' AND day < %(s)s), 0)
+            - COALESCE(SUM(customers) FILTER (WHERE kind = 'exit' AND day < %(s)s), 0)
+            + COALESCE(SUM(customers) FILTER (WHERE kind = 'enter' AND {event}), 0),
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'referred' AND {during}), 0),
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'bought' AND {during}), 0),
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'closed' AND {during}), 0)
+        FROM (
+            SELECT kind, day, prev_day, last_delight, next_entry, customers
+            FROM analytics_loopday WHERE {wanted}
+            UNION ALL
+            SELECT kind, day, prev_day, last_delight, next_entry, customers
+            FROM analytics_loopdelta WHERE {wanted}
+        ) AS x
+    """  # noqa: S608 - only our own conditions are interpolated; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(query, {"s": start, "e": end})
+        total, referred, bought, closed = (int(v) for v in cursor.fetchone())
     return LoopCompletion(
         total, referred, bought, closed, round(closed / total, 4) if total else None
     )
