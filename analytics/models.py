@@ -339,3 +339,119 @@ class LoopDelta(LoopCounts):
 
     class Meta:
         default_permissions = ()
+
+
+class OpenTaskCounts(models.Model):
+    """Open tasks by due day, the customer's stage now and the assignee: what the overdue
+    term of friction counts ("open past their due time now") without reading every task."""
+
+    day = models.DateField()
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} user {self.user_id}"
+
+
+class OpenTaskDay(OpenTaskCounts):
+    """Rollup of open tasks: one row per (due day, stage now, assignee)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "user"], name="open_task_day_key", nulls_distinct=False
+            )
+        ]
+
+
+class OpenTaskDelta(OpenTaskCounts):
+    """A signed change to `OpenTaskDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class UnsubscribeCounts(models.Model):
+    """Unsubscribes (consent withdrawn by the person's own click) of one UTC day against the
+    stage the customer stood in then (the stage-at definition of the effect rollups)."""
+
+    day = models.DateField()
+    stage = _stage()
+    unsubscribes = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id}"
+
+
+class UnsubscribeDay(UnsubscribeCounts):
+    """Rollup of unsubscribes: one row per (day, stage)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage"], name="unsubscribe_day_key", nulls_distinct=False
+            )
+        ]
+
+
+class UnsubscribeDelta(UnsubscribeCounts):
+    """A signed change to `UnsubscribeDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class StayMonthCounts(models.Model):
+    """`StayDay` summed per calendar month (of the exit day): a year of velocity reads
+    twelve months of histograms instead of 365 days of them."""
+
+    month = models.DateField()
+    stage = _stage()
+    bucket = models.IntegerField()
+    stays = models.BigIntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.month} stage {self.stage_id} bucket {self.bucket}"
+
+
+class StayMonth(StayMonthCounts):
+    """Rollup of time in stage per month: one row per (month, stage, bucket)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "stage", "bucket"], name="stay_month_key", nulls_distinct=False
+            )
+        ]
+
+
+class StayMonthDelta(StayMonthCounts):
+    """A signed change to `StayMonth` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()

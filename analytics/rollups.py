@@ -18,6 +18,7 @@ independently of the triggers: `rollups_rebuild` loads it and `check_rollups` co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Advisory lock key of the fold ("FLYWHEEL" folded into 63 bits): one fold at a time.
@@ -345,7 +346,97 @@ LOOP = Rollup(
     ),
 )
 
-ROLLUPS = (TRANSITIONS, EFFECTS, EFFECT_MONTHS, EFFECT_STAGES, SURVEYS, STAYS, LOOP)
+# Unsubscribes (friction) against the stage of the moment, like interactions.
+UNSUBSCRIBE_METHODS = ("unsubscribe_link", "one_click")
+
+
+def unsubscribe_keys_sql(transitions: str, consents: str) -> str:
+    """Unsubscribes per (day, stage of the moment) for the customers of the sources given
+    (`transitions` as for `loop_keys_sql`; `consents`: id, customer_id, occurred_at,
+    granted, method)."""
+    methods = ", ".join(f"'{method}'" for method in UNSUBSCRIBE_METHODS)
+    return f"""
+        SELECT analytics_day(e.occurred_at) AS day,
+               COALESCE(latest.to_stage_id, first.to_stage_id) AS stage_id,
+               COUNT(*) AS unsubscribes
+        FROM {consents} AS e
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM {transitions} AS t
+            WHERE t.customer_id = e.customer_id AND t.occurred_at <= e.occurred_at
+            ORDER BY t.occurred_at DESC, t.id DESC LIMIT 1
+        ) AS latest ON TRUE
+        LEFT JOIN LATERAL (
+            SELECT t.to_stage_id FROM {transitions} AS t
+            WHERE t.customer_id = e.customer_id
+            ORDER BY t.occurred_at, t.id LIMIT 1
+        ) AS first ON TRUE
+        WHERE NOT e.granted AND e.method IN ({methods})
+        GROUP BY 1, 2
+    """  # noqa: S608 - only our own table, column and alias names are interpolated
+
+
+UNSUBSCRIBES = Rollup(
+    name="unsubscribes",
+    table="analytics_unsubscribeday",
+    delta_table="analytics_unsubscribedelta",
+    keys=("day", "stage_id"),
+    values=("unsubscribes",),
+    raw_sql=unsubscribe_keys_sql(
+        "stages_stagetransition",
+        "(SELECT id, customer_id, occurred_at, granted, method FROM consent_consentevent)",
+    ),
+)
+
+# Open tasks by due day, the customer's stage now and the assignee: overdue follow-ups at
+# any moment are the open tasks due before it (whole days from here, today's from the raw).
+OPEN_TASKS = Rollup(
+    name="open_tasks",
+    table="analytics_opentaskday",
+    delta_table="analytics_opentaskdelta",
+    keys=("day", "stage_id", "user_id"),
+    values=("tasks",),
+    raw_sql="""
+        SELECT (t.due_at AT TIME ZONE 'UTC')::date AS day, c.stage_id, t.assignee_id AS user_id,
+               COUNT(*) AS tasks
+        FROM interactions_task AS t JOIN customers_customer AS c ON c.id = t.customer_id
+        WHERE t.state = 'open'
+        GROUP BY 1, 2, 3
+    """,
+)
+
+STAY_MONTHS = Rollup(
+    name="stay_months",
+    table="analytics_staymonth",
+    delta_table="analytics_staymonthdelta",
+    keys=("month", "stage_id", "bucket"),
+    values=("stays", "seconds"),
+    raw_sql="""
+        SELECT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month, stage_id,
+               analytics_stay_bucket(seconds) AS bucket, COUNT(*) AS stays,
+               SUM(floor(seconds))::bigint AS seconds
+        FROM (
+            SELECT occurred_at, LAG(to_stage_id) OVER chain AS stage_id,
+                   EXTRACT(EPOCH FROM occurred_at - LAG(occurred_at) OVER chain) AS seconds
+            FROM stages_stagetransition
+            WINDOW chain AS (PARTITION BY customer_id ORDER BY occurred_at, id)
+        ) AS stay
+        WHERE stage_id IS NOT NULL
+        GROUP BY 1, 2, 3
+    """,
+)
+
+ROLLUPS = (
+    TRANSITIONS,
+    EFFECTS,
+    EFFECT_MONTHS,
+    EFFECT_STAGES,
+    SURVEYS,
+    STAYS,
+    LOOP,
+    UNSUBSCRIBES,
+    OPEN_TASKS,
+    STAY_MONTHS,
+)
 
 # --- the triggers (installed by migration 0002) ---------------------------------------------
 
@@ -607,30 +698,36 @@ DROP FUNCTION IF EXISTS analytics_day(timestamptz);
 """
 
 
-# --- the loop rollup's triggers (installed by migration 0003) --------------------------------
+# --- rollups kept per customer by statement triggers (installed by migrations 0003, 0004) ---
 
-# The columns each loop source reads, per raw table (referrals: the referrer is the customer).
-_LOOP_SOURCES = {
+# The columns each source reads, per raw table (referrals: the referrer is the customer).
+SOURCES = {
     "stages_stagetransition": ("customer_id", "id, customer_id, occurred_at, to_stage_id"),
     "interactions_purchase": ("customer_id", "id, customer_id, occurred_at"),
     "customers_referral": (
         "referrer_id",
         "id, referrer_id AS customer_id, occurred_at, referrer_phase",
     ),
+    "consent_consentevent": ("customer_id", "id, customer_id, occurred_at, granted, method"),
 }
+_LOOP_SOURCES = ("stages_stagetransition", "interactions_purchase", "customers_referral")
+_UNSUBSCRIBE_SOURCES = ("stages_stagetransition", "consent_consentevent")
 _LOOP_COLUMNS = "kind, day, prev_day, last_delight, next_entry"
 
 
-def _loop_recount_sql(table: str, op: str) -> str:
+def _recount_sql(
+    rollup: Rollup, sources: tuple[str, ...], keys_sql: Callable[..., str], table: str, op: str
+) -> str:
     """One statement of a statement-level trigger on `table` (`op`: INSERT, UPDATE or
     DELETE, with its transition tables new_rows / old_rows): for every customer the statement
-    touched, minus their loop rows as they were before it, plus their rows now."""
-    customer, _ = _LOOP_SOURCES[table]
+    touched, minus their rows of `rollup` as they were before it, plus their rows now.
+    `keys_sql(*sources)` gives the rows of the customers of the sources given."""
+    customer, _ = SOURCES[table]
     changed = {"INSERT": ["new_rows"], "UPDATE": ["new_rows", "old_rows"], "DELETE": ["old_rows"]}
     affected = " UNION ".join(f"SELECT {customer} FROM {rows}" for rows in changed[op])  # noqa: S608 - our names
 
     def source(name: str, before: bool) -> str:
-        key, columns = _LOOP_SOURCES[name]
+        key, columns = SOURCES[name]
         current = f"SELECT {columns} FROM {name} WHERE {key} IN ({affected})"  # noqa: S608 - ours
         if not before or name != table:
             return f"({current})"
@@ -641,43 +738,60 @@ def _loop_recount_sql(table: str, op: str) -> str:
         return f"({current})"
 
     def keys(before: bool) -> str:
-        return loop_keys_sql(*(source(name, before) for name in _LOOP_SOURCES))
+        return keys_sql(*(source(name, before) for name in sources))
 
+    columns = ", ".join(rollup.keys)
+    value = rollup.values[0]
     return f"""
-        INSERT INTO analytics_loopdelta ({_LOOP_COLUMNS}, customers)
-        SELECT {_LOOP_COLUMNS}, SUM(customers) FROM (
-            SELECT {_LOOP_COLUMNS}, -customers AS customers FROM ({keys(True)}) AS before
+        INSERT INTO {rollup.delta_table} ({columns}, {value})
+        SELECT {columns}, SUM({value}) FROM (
+            SELECT {columns}, -{value} AS {value} FROM ({keys(True)}) AS before
             UNION ALL
-            SELECT {_LOOP_COLUMNS}, customers FROM ({keys(False)}) AS after
+            SELECT {columns}, {value} FROM ({keys(False)}) AS after
         ) AS x
-        GROUP BY {_LOOP_COLUMNS} HAVING SUM(customers) <> 0;
+        GROUP BY {columns} HAVING SUM({value}) <> 0;
     """  # noqa: S608 - only our own table, column and alias names are interpolated
 
 
-def _loop_trigger_sql(table: str) -> str:
-    name = f"analytics_loop_{table}"
-    branches = "\n".join(
-        f"    {'IF' if i == 0 else 'ELSIF'} TG_OP = '{op}' THEN{_loop_recount_sql(table, op)}"
-        for i, op in enumerate(("INSERT", "UPDATE", "DELETE"))
-    )
-    triggers = "\n".join(
-        f"CREATE TRIGGER {name}_{op.lower()} AFTER {op} ON {table} "
-        f"REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {name}();"
-        for op, refs in (
-            ("INSERT", "NEW TABLE AS new_rows"),
-            ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
-            ("DELETE", "OLD TABLE AS old_rows"),
+def _statement_triggers_sql(
+    name: str, rollup: Rollup, sources: tuple[str, ...], keys_sql: Callable[..., str]
+) -> str:
+    """A trigger function and its three statement triggers per source table."""
+    result = []
+    for table in sources:
+        function = f"analytics_{name}_{table}"
+        branches = "\n".join(
+            f"    {'IF' if i == 0 else 'ELSIF'} TG_OP = '{op}' THEN"
+            f"{_recount_sql(rollup, sources, keys_sql, table, op)}"
+            for i, op in enumerate(("INSERT", "UPDATE", "DELETE"))
         )
-    )
-    return f"""
-CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+        triggers = "\n".join(
+            f"CREATE TRIGGER {function}_{op.lower()} AFTER {op} ON {table} "
+            f"REFERENCING {refs} FOR EACH STATEMENT EXECUTE FUNCTION {function}();"
+            for op, refs in (
+                ("INSERT", "NEW TABLE AS new_rows"),
+                ("UPDATE", "NEW TABLE AS new_rows OLD TABLE AS old_rows"),
+                ("DELETE", "OLD TABLE AS old_rows"),
+            )
+        )
+        result.append(f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
 {branches}
     END IF;
     RETURN NULL;
 END $$;
 {triggers}
-"""
+""")
+    return "".join(result)
+
+
+def _statement_triggers_uninstall_sql(name: str, sources: tuple[str, ...]) -> str:
+    return "".join(
+        f"DROP TRIGGER IF EXISTS analytics_{name}_{table}_{op} ON {table};\n"
+        for table in sources
+        for op in ("insert", "update", "delete")
+    ) + "".join(f"DROP FUNCTION IF EXISTS analytics_{name}_{table}();\n" for table in sources)
 
 
 # A stage changing phase changes every span through it: recount the whole rollup (rare: an
@@ -695,7 +809,7 @@ LOOP_RECOUNT_SQL = f"""
 """  # noqa: S608 - only our own table and column names are interpolated
 
 LOOP_INSTALL_SQL = (
-    "".join(_loop_trigger_sql(table) for table in _LOOP_SOURCES)
+    _statement_triggers_sql("loop", LOOP, _LOOP_SOURCES, loop_keys_sql)
     + f"""
 CREATE OR REPLACE FUNCTION analytics_loop_stage_phase() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -710,12 +824,95 @@ EXECUTE FUNCTION analytics_loop_stage_phase();
 )
 
 LOOP_UNINSTALL_SQL = (
-    "".join(
-        f"DROP TRIGGER IF EXISTS analytics_loop_{table}_{op} ON {table};\n"
-        for table in _LOOP_SOURCES
-        for op in ("insert", "update", "delete")
-    )
-    + "".join(f"DROP FUNCTION IF EXISTS analytics_loop_{table}();\n" for table in _LOOP_SOURCES)
+    _statement_triggers_uninstall_sql("loop", _LOOP_SOURCES)
     + "DROP TRIGGER IF EXISTS analytics_loop_stage_phase ON stages_stage;\n"
     + "DROP FUNCTION IF EXISTS analytics_loop_stage_phase();\n"
+)
+
+_OPEN_TASK_SQL = r"""
+-- A task counts while open, against its due day, its customer's stage now and its assignee.
+-- The customer's row is read FOR SHARE: a concurrent move of the customer waits, or is
+-- waited for, so that the task is counted against the stage the move leaves it in.
+CREATE OR REPLACE FUNCTION analytics_task_delta() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND
+       (OLD.customer_id, OLD.assignee_id, OLD.due_at, OLD.state)
+       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.due_at, NEW.state) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'open' THEN
+        INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
+        SELECT analytics_day(OLD.due_at), c.stage_id, OLD.assignee_id, -1
+        FROM customers_customer AS c WHERE c.id = OLD.customer_id FOR SHARE;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'open' THEN
+        INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
+        SELECT analytics_day(NEW.due_at), c.stage_id, NEW.assignee_id, 1
+        FROM customers_customer AS c WHERE c.id = NEW.customer_id FOR SHARE;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- A customer changing stage takes their open tasks along.
+CREATE OR REPLACE FUNCTION analytics_customer_tasks() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
+    SELECT analytics_day(due_at), stage, assignee_id, sign
+    FROM interactions_task,
+         (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
+    WHERE customer_id = NEW.id AND state = 'open';
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER analytics_task_delta
+AFTER INSERT OR UPDATE OR DELETE ON interactions_task
+FOR EACH ROW EXECUTE FUNCTION analytics_task_delta();
+
+CREATE TRIGGER analytics_customer_tasks
+AFTER UPDATE OF stage_id ON customers_customer
+FOR EACH ROW WHEN (OLD.stage_id IS DISTINCT FROM NEW.stage_id)
+EXECUTE FUNCTION analytics_customer_tasks();
+
+-- Stays go to the monthly rollup too.
+CREATE OR REPLACE FUNCTION analytics_stay_delta(
+    p_exit_at timestamptz, p_stage bigint, p_entered_at timestamptz, p_sign integer
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    secs numeric := EXTRACT(EPOCH FROM p_exit_at - p_entered_at);
+BEGIN
+    INSERT INTO analytics_staydelta (day, stage_id, bucket, stays, seconds)
+    VALUES (analytics_day(p_exit_at), p_stage, analytics_stay_bucket(secs), p_sign,
+            p_sign * floor(secs)::bigint);
+    INSERT INTO analytics_staymonthdelta (month, stage_id, bucket, stays, seconds)
+    VALUES (date_trunc('month', analytics_day(p_exit_at))::date, p_stage,
+            analytics_stay_bucket(secs), p_sign, p_sign * floor(secs)::bigint);
+END $$;
+"""
+
+FRICTION_INSTALL_SQL = _OPEN_TASK_SQL + _statement_triggers_sql(
+    "unsubscribes", UNSUBSCRIBES, _UNSUBSCRIBE_SOURCES, unsubscribe_keys_sql
+)
+
+_OPEN_TASK_UNINSTALL_SQL = """
+DROP TRIGGER IF EXISTS analytics_customer_tasks ON customers_customer;
+DROP TRIGGER IF EXISTS analytics_task_delta ON interactions_task;
+DROP FUNCTION IF EXISTS analytics_customer_tasks();
+DROP FUNCTION IF EXISTS analytics_task_delta();
+CREATE OR REPLACE FUNCTION analytics_stay_delta(
+    p_exit_at timestamptz, p_stage bigint, p_entered_at timestamptz, p_sign integer
+) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    secs numeric := EXTRACT(EPOCH FROM p_exit_at - p_entered_at);
+BEGIN
+    INSERT INTO analytics_staydelta (day, stage_id, bucket, stays, seconds)
+    VALUES (analytics_day(p_exit_at), p_stage, analytics_stay_bucket(secs), p_sign,
+            p_sign * floor(secs)::bigint);
+END $$;
+"""
+
+FRICTION_UNINSTALL_SQL = (
+    _statement_triggers_uninstall_sql("unsubscribes", _UNSUBSCRIBE_SOURCES)
+    + _OPEN_TASK_UNINSTALL_SQL
 )

@@ -43,14 +43,20 @@ from analytics.models import (
     EffectMonthDelta,
     EffectStageDay,
     EffectStageDelta,
+    OpenTaskDay,
+    OpenTaskDelta,
     StayDay,
     StayDelta,
+    StayMonth,
+    StayMonthDelta,
     SurveyDay,
     SurveyDelta,
     TransitionDay,
     TransitionDelta,
+    UnsubscribeDay,
+    UnsubscribeDelta,
 )
-from analytics.rollups import ROLLUPS, STAGE_AT, stage_at_joins
+from analytics.rollups import ROLLUPS, STAGE_AT, UNSUBSCRIBE_METHODS, stage_at_joins
 from customers.models import Customer
 from interactions.models import Effect, Purchase, Task, TaskState
 from stages.models import Direction, Phase, Stage, StageTransition
@@ -65,8 +71,6 @@ if TYPE_CHECKING:
 GRANULARITIES = ("day", "week", "month")
 FROM_TO = ("from_stage_id", "to_stage_id")
 NO_TEAM = "none"
-# Consent withdrawals that count as an unsubscribe (friction): the person's own click.
-UNSUBSCRIBE_METHODS = ("unsubscribe_link", "one_click")
 
 
 # --- periods and buckets --------------------------------------------------------------------
@@ -509,7 +513,14 @@ def _stays(
     """{(stage_id, bucket): [stays, Σ seconds]} of the stays that ended in the period."""
     keys, values = ("stage_id", "bucket"), ("stays", "seconds")
     if customers is None:
-        return _rollup(StayDay, StayDelta, keys=keys, values=values, day__gte=start, day__lte=end)
+        return _by_month(
+            (StayDay, StayDelta),
+            (StayMonth, StayMonthDelta),
+            start=start,
+            end=end,
+            keys=keys,
+            values=values,
+        )
     sql, extra = customers.values("pk").query.sql_with_params()
     query = f"""
         SELECT stage_id, analytics_stay_bucket(seconds), COUNT(*), SUM(floor(seconds))::bigint
@@ -593,25 +604,29 @@ def _user_teams(user_ids: Iterable[int | None]) -> dict[int | None, str]:
     return teams
 
 
-def _effects_by_month(
-    *, start: date, end: date, keys: tuple[str, ...], values: tuple[str, ...]
+def _by_month(
+    days: tuple[type[models.Model], type[models.Model]],
+    months: tuple[type[models.Model], type[models.Model]],
+    *,
+    start: date,
+    end: date,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
 ) -> dict[tuple[Any, ...], list[int]]:
-    """The user-level effect rollup for a period: its whole calendar months from
-    `EffectMonth`, the days of its partial months from `EffectDay`."""
+    """A rollup kept per day and per month, for a period: its whole calendar months from
+    the monthly one, the days of its partial months from the daily one (a year reads 12
+    monthly rows per key instead of 365 daily ones)."""
     first_full = (
         start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     )
     after_end = end + timedelta(days=1)
     last_full = after_end.replace(day=1)  # the month after the last whole month
     if first_full >= last_full:
-        return _rollup(
-            EffectDay, EffectDelta, keys=keys, values=values, day__gte=start, day__lte=end
-        )
+        return _rollup(*days, keys=keys, values=values, day__gte=start, day__lte=end)
     totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(values))
     parts = [
         _rollup(
-            EffectMonth,
-            EffectMonthDelta,
+            *months,
             keys=keys,
             values=values,
             month__gte=first_full,
@@ -621,8 +636,7 @@ def _effects_by_month(
     if start < first_full:
         parts.append(
             _rollup(
-                EffectDay,
-                EffectDelta,
+                *days,
                 keys=keys,
                 values=values,
                 day__gte=start,
@@ -630,16 +644,26 @@ def _effects_by_month(
             )
         )
     if last_full <= end:
-        parts.append(
-            _rollup(
-                EffectDay, EffectDelta, keys=keys, values=values, day__gte=last_full, day__lte=end
-            )
-        )
+        parts.append(_rollup(*days, keys=keys, values=values, day__gte=last_full, day__lte=end))
     for part in parts:
         for key, sums in part.items():
             for index, value in enumerate(sums):
                 totals[key][index] += value
     return {key: sums for key, sums in totals.items() if any(sums)}
+
+
+def _effects_by_month(
+    *, start: date, end: date, keys: tuple[str, ...], values: tuple[str, ...]
+) -> dict[tuple[Any, ...], list[int]]:
+    """The user-level effect rollup for a period (`EffectMonth` + `EffectDay`)."""
+    return _by_month(
+        (EffectDay, EffectDelta),
+        (EffectMonth, EffectMonthDelta),
+        start=start,
+        end=end,
+        keys=keys,
+        values=values,
+    )
 
 
 def _effects(
@@ -726,7 +750,20 @@ def _unsubscribes(
     *, start: date, end: date, customers: QuerySet[Customer] | None
 ) -> dict[tuple[date, int | None], int]:
     """{(day, stage_id): unsubscribes}: consent withdrawn by the person's own unsubscribe
-    click, counted against the stage they stood in then (few rows: computed from raw)."""
+    click, counted against the stage they stood in then (for everyone from the unsubscribe
+    rollup, for some customers from the raw records)."""
+    if customers is None:
+        return {
+            key: n
+            for key, (n,) in _rollup(
+                UnsubscribeDay,
+                UnsubscribeDelta,
+                keys=("day", "stage_id"),
+                values=("unsubscribes",),
+                day__gte=start,
+                day__lte=end,
+            ).items()
+        }
     params: list[Any] = [
         list(UNSUBSCRIBE_METHODS),
         _moment(start),
@@ -749,6 +786,34 @@ def _unsubscribes(
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return {(day, stage_id): n for day, stage_id, n in cursor.fetchall()}
+
+
+def _overdue_tasks(
+    *, now: datetime, customers: QuerySet[Customer] | None
+) -> dict[tuple[int | None, int | None], int]:
+    """{(customer's stage now, assignee): tasks open past their due time at `now`}. For
+    everyone: the open-task rollup for the days before `now`'s, the raw tasks due that day
+    before `now` (an index range of one day)."""
+    today = now.astimezone(UTC).date()
+    overdue = Task.objects.filter(state=TaskState.OPEN, due_at__lt=now)
+    if customers is not None:
+        overdue = overdue.filter(customer__in=customers.values("pk"))
+    else:
+        overdue = overdue.filter(due_at__gte=_moment(today))
+    rows = overdue.values("customer__stage_id", "assignee_id").annotate(n=Count("pk")).order_by()
+    result: dict[tuple[int | None, int | None], int] = defaultdict(int)
+    for row in rows:
+        result[(row["customer__stage_id"], row["assignee_id"])] += row["n"]
+    if customers is None:
+        for (stage_id, user_id), (n,) in _rollup(
+            OpenTaskDay,
+            OpenTaskDelta,
+            keys=("stage_id", "user_id"),
+            values=("tasks",),
+            day__lte=today - timedelta(days=1),
+        ).items():
+            result[(stage_id, user_id)] += n
+    return result
 
 
 @dataclass(frozen=True)
@@ -820,16 +885,10 @@ def force_friction_by_stage(
             cells[(from_id, NO_TEAM)]["backward_moves"] += n
     for (_, stage_id), n in _unsubscribes(start=start, end=end, customers=customers).items():
         cells[(stage_id, NO_TEAM)]["unsubscribes"] += n
-    overdue = Task.objects.filter(state=TaskState.OPEN, due_at__lt=now or timezone.now())
-    if customers is not None:
-        overdue = overdue.filter(customer__in=customers.values("pk"))
-    overdue_rows = list(
-        overdue.values("customer__stage_id", "assignee_id").annotate(n=Count("pk")).order_by()
-    )
-    assignee_teams = _user_teams(row["assignee_id"] for row in overdue_rows)
-    for row in overdue_rows:
-        team = assignee_teams.get(row["assignee_id"], NO_TEAM)
-        cells[(row["customer__stage_id"], team)]["overdue_tasks"] += row["n"]
+    overdue_rows = _overdue_tasks(now=now or timezone.now(), customers=customers)
+    assignee_teams = _user_teams(user_id for _, user_id in overdue_rows)
+    for (stage_id, user_id), n in overdue_rows.items():
+        cells[(stage_id, assignee_teams.get(user_id, NO_TEAM))]["overdue_tasks"] += n
 
     def order(key: tuple[int | None, str]) -> tuple[Any, ...]:
         stage = stages.get(key[0]) if key[0] is not None else None

@@ -16,6 +16,7 @@ from analytics.services import rollups_fold
 from customers.models import Customer, Referral
 from interactions.models import Purchase
 from interactions.services import purchase_record
+from segments.services import segment_create
 from stages.models import ActorKind, Direction, Phase, Stage, StageTransition
 from stages.services import customer_move_stage
 
@@ -135,4 +136,92 @@ def test_the_loop_rollup_follows_raw_writes_a_deleted_customer_and_a_stage_chang
     rollups_fold()
     Stage.objects.filter(slug="purchase").update(phase=Phase.DELIGHT)
 
+    assert selectors.rollup_differences() == []
+
+
+def test_overdue_tasks_and_unsubscribes_from_their_rollups_equal_the_raw_records(
+    random_history, make_user, stages
+):
+    """Tasks created, re-dated, reassigned, completed and cancelled, customers moving with
+    open tasks, unsubscribes (and other consent changes) around backdated moves: the friction
+    terms read from the rollups equal those computed from the raw records."""
+    from consent.models import ConsentEvent
+    from consent.services import consent_record
+    from interactions.models import Task
+    from interactions.services import task_cancel, task_complete, task_create, task_update
+
+    rng = random.Random(41)
+    made = random_history(41, customers=8)
+    users = [make_user(None, username=f"t-{n}") for n in range(3)]
+    now = timezone.now()
+    tasks = []
+    for customer in made:
+        for _ in range(rng.randint(1, 3)):
+            due = now + timedelta(hours=rng.uniform(-24 * 40, 24 * 5))
+            tasks.append(
+                task_create(
+                    customer=customer, title="Call", due_at=due, assignee=rng.choice([*users, None])
+                )
+            )
+        for _ in range(rng.randint(0, 2)):
+            consent_record(
+                customer=customer,
+                channel="email",
+                granted=rng.random() < 0.3,
+                method=rng.choice(["unsubscribe_link", "one_click", "form"]),
+            )
+    ConsentEvent.objects.filter(pk__in=[e.pk for e in ConsentEvent.objects.all()[::2]]).update(
+        occurred_at=now - timedelta(days=30)
+    )
+    for task in tasks:
+        roll = rng.random()
+        if roll < 0.2:
+            task_complete(task=task)
+        elif roll < 0.3:
+            task_cancel(task=task)
+        elif roll < 0.5:
+            task_update(task=task, data={"due_at": now - timedelta(days=rng.uniform(0, 20))})
+        elif roll < 0.6:
+            Task.objects.filter(pk=task.pk).update(assignee=users[0])
+    for customer in made[:3]:  # customers move with their open tasks
+        customer.refresh_from_db()
+        customer_move_stage(
+            customer=customer, to_stage=stages["post_purchase"], actor_kind=ActorKind.USER
+        )
+    StageTransition.objects.bulk_create(  # backdated moves re-attribute unsubscribes
+        StageTransition(
+            customer=customer,
+            to_stage=stages["churn_risk"] if "churn_risk" in stages else stages["awareness"],
+            occurred_at=now - timedelta(days=35),
+            actor_kind=ActorKind.IMPORT,
+            direction=Direction.BACKWARD,
+        )
+        for customer in made[3:6]
+    )
+    made[6].delete()
+
+    def friction(rows):
+        return sorted(
+            (r.stage, r.team, r.overdue_tasks, r.unsubscribes)
+            for r in rows
+            if r.overdue_tasks or r.unsubscribes
+        )
+
+    today = now.date()
+    Customer.objects.update(tags=["all"])
+    everyone = segment_create(
+        name="Everyone",
+        definition={"op": "and", "rules": [{"field": "tags", "op": "has_any", "value": ["all"]}]},
+    )
+    for start in (today - timedelta(days=29), today - timedelta(days=364)):
+        from_rollups = selectors.force_friction_by_stage(start=start, end=today, now=now)
+        # a segment of everyone: the same numbers from the raw records
+        from_raw = selectors.force_friction_by_stage(
+            start=start, end=today, now=now, segment=everyone
+        )
+        assert friction(from_rollups) == friction(from_raw)
+    assert any(r.overdue_tasks for r in from_rollups)
+    assert any(r.unsubscribes for r in from_rollups)
+    assert selectors.rollup_differences() == []
+    rollups_fold()
     assert selectors.rollup_differences() == []
