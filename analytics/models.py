@@ -455,3 +455,34 @@ class StayMonthDelta(StayMonthCounts):
 
     class Meta:
         default_permissions = ()
+
+
+class NewCustomerCounts(models.Model):
+    """Customers created on one UTC day with one acquisition source (`utm_source`, else
+    `source`, lower-cased; empty without either): the denominator of acquisition cost."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=255)
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source}"
+
+
+class NewCustomerDay(NewCustomerCounts):
+    """Rollup of new customers: one row per (day, source)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["day", "source"], name="new_customer_key")]
+
+
+class NewCustomerDelta(NewCustomerCounts):
+    """A signed change to `NewCustomerDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()

@@ -425,6 +425,24 @@ STAY_MONTHS = Rollup(
     """,
 )
 
+# New customers per (creation day, acquisition source as campaigns name it: utm_source,
+# else source, lower-cased), for acquisition cost per new customer.
+ACQUISITION_SOURCE = "lower(COALESCE(NULLIF({t}.utm_source, ''), NULLIF({t}.source, ''), ''))"
+
+NEW_CUSTOMERS = Rollup(
+    name="new_customers",
+    table="analytics_newcustomerday",
+    delta_table="analytics_newcustomerdelta",
+    keys=("day", "source"),
+    values=("customers",),
+    raw_sql=f"""
+        SELECT (c.created_at AT TIME ZONE 'UTC')::date AS day,
+               {ACQUISITION_SOURCE.format(t="c")} AS source, COUNT(*) AS customers
+        FROM customers_customer AS c
+        GROUP BY 1, 2
+    """,  # noqa: S608 - only our own table and column names are interpolated
+)
+
 ROLLUPS = (
     TRANSITIONS,
     EFFECTS,
@@ -436,6 +454,7 @@ ROLLUPS = (
     UNSUBSCRIBES,
     OPEN_TASKS,
     STAY_MONTHS,
+    NEW_CUSTOMERS,
 )
 
 # --- the triggers (installed by migration 0002) ---------------------------------------------
@@ -916,3 +935,32 @@ FRICTION_UNINSTALL_SQL = (
     _statement_triggers_uninstall_sql("unsubscribes", _UNSUBSCRIBE_SOURCES)
     + _OPEN_TASK_UNINSTALL_SQL
 )
+
+NEW_CUSTOMERS_INSTALL_SQL = f"""
+CREATE OR REPLACE FUNCTION analytics_customer_source() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (OLD.created_at, OLD.utm_source, OLD.source)
+       IS NOT DISTINCT FROM (NEW.created_at, NEW.utm_source, NEW.source) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        INSERT INTO analytics_newcustomerdelta (day, source, customers)
+        VALUES (analytics_day(OLD.created_at), {ACQUISITION_SOURCE.format(t="OLD")}, -1);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        INSERT INTO analytics_newcustomerdelta (day, source, customers)
+        VALUES (analytics_day(NEW.created_at), {ACQUISITION_SOURCE.format(t="NEW")}, 1);
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER analytics_customer_source
+AFTER INSERT OR UPDATE OR DELETE ON customers_customer
+FOR EACH ROW EXECUTE FUNCTION analytics_customer_source();
+"""  # noqa: S608 - only our own table and column names are interpolated
+
+NEW_CUSTOMERS_UNINSTALL_SQL = """
+DROP TRIGGER IF EXISTS analytics_customer_source ON customers_customer;
+DROP FUNCTION IF EXISTS analytics_customer_source();
+"""

@@ -43,6 +43,8 @@ from analytics.models import (
     EffectMonthDelta,
     EffectStageDay,
     EffectStageDelta,
+    NewCustomerDay,
+    NewCustomerDelta,
     OpenTaskDay,
     OpenTaskDelta,
     StayDay,
@@ -1250,15 +1252,37 @@ class CostComparison:
 
 def acquisition_vs_retention_cost(*, start: date, end: date) -> list[CostComparison]:
     """Per currency: the campaigns' acquisition cost per new customer beside their retention
-    cost per retained customer, for campaigns started in the period (the definitions and
-    computations of `campaigns.selectors`, docs/metrics.md "Campaigns")."""
-    from campaigns.selectors import acquisition_cost_by_source, retention_cost
+    cost per retained customer, for campaigns started in the period (the definitions of
+    `campaigns.selectors`, docs/metrics.md "Campaigns"; new customers per source from their
+    rollup, not by reading the customers created in the period)."""
+    from campaigns.models import Campaign, CampaignState
+    from campaigns.selectors import retention_cost
 
     since, until = _moment(start), _moment(end + timedelta(days=1))
+    # `campaigns.selectors.acquisition_cost_by_source`, summed per currency, with the new
+    # customers per source read from their rollup instead of the customers created.
+    costs: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for campaign in Campaign.objects.filter(started_at__gte=since, started_at__lt=until).exclude(
+        state=CampaignState.DRAFT
+    ):
+        costs[(campaign.source_label.lower(), campaign.currency)] += campaign.cost
+    new_by_source: dict[str, int] = {}
+    if costs:
+        new_by_source = {
+            source: n
+            for (source,), (n,) in _rollup(
+                NewCustomerDay,
+                NewCustomerDelta,
+                keys=("source",),
+                values=("customers",),
+                day__gte=start,
+                day__lte=end,
+            ).items()
+        }
     acquisition: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-    for row in acquisition_cost_by_source(start=since, end=until):
-        acquisition[row.currency][0] += row.cost
-        acquisition[row.currency][1] += row.new_customers
+    for (source, currency), cost in costs.items():
+        acquisition[currency][0] += cost
+        acquisition[currency][1] += new_by_source.get(source, 0)
     retention = {row.currency: row for row in retention_cost(start=since, end=until)}
     cent = Decimal("0.01")
     result = []

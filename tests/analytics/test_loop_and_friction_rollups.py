@@ -139,7 +139,7 @@ def test_the_loop_rollup_follows_raw_writes_a_deleted_customer_and_a_stage_chang
     assert selectors.rollup_differences() == []
 
 
-def test_overdue_tasks_and_unsubscribes_from_their_rollups_equal_the_raw_records(
+def test_overdue_tasks_unsubscribes_and_new_customers_from_rollups_equal_the_raw_records(
     random_history, make_user, stages
 ):
     """Tasks created, re-dated, reassigned, completed and cancelled, customers moving with
@@ -199,6 +199,9 @@ def test_overdue_tasks_and_unsubscribes_from_their_rollups_equal_the_raw_records
         for customer in made[3:6]
     )
     made[6].delete()
+    # acquisition sources change too (new customers per source: their own rollup)
+    Customer.objects.filter(pk=made[0].pk).update(utm_source="Ads", source="web")
+    Customer.objects.filter(pk=made[1].pk).update(source="Event", created_at=now)
 
     def friction(rows):
         return sorted(
