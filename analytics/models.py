@@ -342,10 +342,9 @@ class LoopDelta(LoopCounts):
 
 
 class OpenTaskCounts(models.Model):
-    """Open tasks by due day, the customer's stage now and the assignee: what the overdue
-    term of friction counts ("open past their due time now") without reading every task."""
+    """Open tasks by the customer's stage now and the assignee: the overdue term of friction
+    ("open past their due time now") is these minus the open tasks not yet due."""
 
-    day = models.DateField()
     stage = _stage()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -363,17 +362,17 @@ class OpenTaskCounts(models.Model):
         default_permissions = ()
 
     def __str__(self) -> str:
-        return f"{self.day} stage {self.stage_id} user {self.user_id}"
+        return f"stage {self.stage_id} user {self.user_id}"
 
 
 class OpenTaskDay(OpenTaskCounts):
-    """Rollup of open tasks: one row per (due day, stage now, assignee)."""
+    """Rollup of open tasks: one row per (stage now, assignee)."""
 
     class Meta:
         default_permissions = ()
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "stage", "user"], name="open_task_day_key", nulls_distinct=False
+                fields=["stage", "user"], name="open_task_key", nulls_distinct=False
             )
         ]
 

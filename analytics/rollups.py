@@ -387,20 +387,19 @@ UNSUBSCRIBES = Rollup(
     ),
 )
 
-# Open tasks by due day, the customer's stage now and the assignee: overdue follow-ups at
-# any moment are the open tasks due before it (whole days from here, today's from the raw).
+# Open tasks by the customer's stage now and the assignee: overdue follow-ups at any moment
+# are these minus the open tasks due at or after it (few: the ones still to come).
 OPEN_TASKS = Rollup(
     name="open_tasks",
     table="analytics_opentaskday",
     delta_table="analytics_opentaskdelta",
-    keys=("day", "stage_id", "user_id"),
+    keys=("stage_id", "user_id"),
     values=("tasks",),
     raw_sql="""
-        SELECT (t.due_at AT TIME ZONE 'UTC')::date AS day, c.stage_id, t.assignee_id AS user_id,
-               COUNT(*) AS tasks
+        SELECT c.stage_id, t.assignee_id AS user_id, COUNT(*) AS tasks
         FROM interactions_task AS t JOIN customers_customer AS c ON c.id = t.customer_id
         WHERE t.state = 'open'
-        GROUP BY 1, 2, 3
+        GROUP BY 1, 2
     """,
 )
 
@@ -849,25 +848,25 @@ LOOP_UNINSTALL_SQL = (
 )
 
 _OPEN_TASK_SQL = r"""
--- A task counts while open, against its due day, its customer's stage now and its assignee.
+-- A task counts while open, against its customer's stage now and its assignee.
 -- The customer's row is read FOR SHARE: a concurrent move of the customer waits, or is
 -- waited for, so that the task is counted against the stage the move leaves it in.
 CREATE OR REPLACE FUNCTION analytics_task_delta() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND
-       (OLD.customer_id, OLD.assignee_id, OLD.due_at, OLD.state)
-       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.due_at, NEW.state) THEN
+       (OLD.customer_id, OLD.assignee_id, OLD.state)
+       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.state) THEN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
-        SELECT analytics_day(OLD.due_at), c.stage_id, OLD.assignee_id, -1
+        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+        SELECT c.stage_id, OLD.assignee_id, -1
         FROM customers_customer AS c WHERE c.id = OLD.customer_id FOR SHARE;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
-        SELECT analytics_day(NEW.due_at), c.stage_id, NEW.assignee_id, 1
+        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+        SELECT c.stage_id, NEW.assignee_id, 1
         FROM customers_customer AS c WHERE c.id = NEW.customer_id FOR SHARE;
     END IF;
     RETURN NULL;
@@ -877,8 +876,8 @@ END $$;
 CREATE OR REPLACE FUNCTION analytics_customer_tasks() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
-    SELECT analytics_day(due_at), stage, assignee_id, sign
+    INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+    SELECT stage, assignee_id, sign
     FROM interactions_task,
          (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
     WHERE customer_id = NEW.id AND state = 'open';

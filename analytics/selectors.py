@@ -625,33 +625,35 @@ def _by_month(
     last_full = after_end.replace(day=1)  # the month after the last whole month
     if first_full >= last_full:
         return _rollup(*days, keys=keys, values=values, day__gte=start, day__lte=end)
-    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(values))
+    # One statement (one snapshot), grouped by the database: the whole months, and the
+    # days before the first of them and after the last.
+    columns = ", ".join(keys + values)
+    sums = ", ".join(f"SUM({value})" for value in values)
+    group = ", ".join(str(position) for position in range(1, len(keys) + 1))
+    month_where = "month >= %s AND month < %s"
+    day_where = "(day >= %s AND day < %s) OR (day >= %s AND day <= %s)"
     parts = [
-        _rollup(
-            *months,
-            keys=keys,
-            values=values,
-            month__gte=first_full,
-            month__lte=last_full - timedelta(days=1),
-        )
+        (model._meta.db_table, where)
+        for pair, where in ((months, month_where), (days, day_where))
+        for model in pair
     ]
-    if start < first_full:
-        parts.append(
-            _rollup(
-                *days,
-                keys=keys,
-                values=values,
-                day__gte=start,
-                day__lte=first_full - timedelta(days=1),
-            )
-        )
-    if last_full <= end:
-        parts.append(_rollup(*days, keys=keys, values=values, day__gte=last_full, day__lte=end))
-    for part in parts:
-        for key, sums in part.items():
-            for index, value in enumerate(sums):
-                totals[key][index] += value
-    return {key: sums for key, sums in totals.items() if any(sums)}
+    query = f"""
+        SELECT {", ".join(keys)}, {sums} FROM (
+            {" UNION ALL ".join(f"SELECT {columns} FROM {t} WHERE {w}" for t, w in parts)}
+        ) AS x
+        GROUP BY {group}
+    """  # noqa: S608 - names are the models' own; values are bound
+    month_params = [first_full, last_full]
+    day_params = [start, first_full, last_full, end]
+    params = month_params * 2 + day_params * 2
+    width = len(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {
+            tuple(row[:width]): [int(v or 0) for v in row[width:]]
+            for row in cursor.fetchall()
+            if any(row[width:])
+        }
 
 
 def _effects_by_month(
@@ -794,28 +796,24 @@ def _overdue_tasks(
     *, now: datetime, customers: QuerySet[Customer] | None
 ) -> dict[tuple[int | None, int | None], int]:
     """{(customer's stage now, assignee): tasks open past their due time at `now`}. For
-    everyone: the open-task rollup for the days before `now`'s, the raw tasks due that day
-    before `now` (an index range of one day)."""
-    today = now.astimezone(UTC).date()
-    overdue = Task.objects.filter(state=TaskState.OPEN, due_at__lt=now)
-    if customers is not None:
-        overdue = overdue.filter(customer__in=customers.values("pk"))
-    else:
-        overdue = overdue.filter(due_at__gte=_moment(today))
-    rows = overdue.values("customer__stage_id", "assignee_id").annotate(n=Count("pk")).order_by()
+    everyone: the open tasks of the rollup minus the raw open tasks due at or after `now`
+    (an index range over the tasks still to come, not over every overdue one)."""
     result: dict[tuple[int | None, int | None], int] = defaultdict(int)
-    for row in rows:
-        result[(row["customer__stage_id"], row["assignee_id"])] += row["n"]
-    if customers is None:
+    open_tasks = Task.objects.filter(state=TaskState.OPEN)
+    if customers is not None:
+        open_tasks = open_tasks.filter(customer__in=customers.values("pk"), due_at__lt=now)
+        sign = 1
+    else:
+        open_tasks = open_tasks.filter(due_at__gte=now)
+        sign = -1
         for (stage_id, user_id), (n,) in _rollup(
-            OpenTaskDay,
-            OpenTaskDelta,
-            keys=("stage_id", "user_id"),
-            values=("tasks",),
-            day__lte=today - timedelta(days=1),
+            OpenTaskDay, OpenTaskDelta, keys=("stage_id", "user_id"), values=("tasks",)
         ).items():
             result[(stage_id, user_id)] += n
-    return result
+    rows = open_tasks.values("customer__stage_id", "assignee_id").annotate(n=Count("pk"))
+    for row in rows.order_by():
+        result[(row["customer__stage_id"], row["assignee_id"])] += sign * row["n"]
+    return {key: n for key, n in result.items() if n}
 
 
 @dataclass(frozen=True)

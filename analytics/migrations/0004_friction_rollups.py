@@ -12,25 +12,25 @@ from django.db import migrations, models
 
 # fmt: off
 INSTALL_SQL = r'''
--- A task counts while open, against its due day, its customer's stage now and its assignee.
+-- A task counts while open, against its customer's stage now and its assignee.
 -- The customer's row is read FOR SHARE: a concurrent move of the customer waits, or is
 -- waited for, so that the task is counted against the stage the move leaves it in.
 CREATE OR REPLACE FUNCTION analytics_task_delta() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND
-       (OLD.customer_id, OLD.assignee_id, OLD.due_at, OLD.state)
-       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.due_at, NEW.state) THEN
+       (OLD.customer_id, OLD.assignee_id, OLD.state)
+       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.state) THEN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
-        SELECT analytics_day(OLD.due_at), c.stage_id, OLD.assignee_id, -1
+        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+        SELECT c.stage_id, OLD.assignee_id, -1
         FROM customers_customer AS c WHERE c.id = OLD.customer_id FOR SHARE;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
-        SELECT analytics_day(NEW.due_at), c.stage_id, NEW.assignee_id, 1
+        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+        SELECT c.stage_id, NEW.assignee_id, 1
         FROM customers_customer AS c WHERE c.id = NEW.customer_id FOR SHARE;
     END IF;
     RETURN NULL;
@@ -40,8 +40,8 @@ END $$;
 CREATE OR REPLACE FUNCTION analytics_customer_tasks() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO analytics_opentaskdelta (day, stage_id, user_id, tasks)
-    SELECT analytics_day(due_at), stage, assignee_id, sign
+    INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+    SELECT stage, assignee_id, sign
     FROM interactions_task,
          (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
     WHERE customer_id = NEW.id AND state = 'open';
@@ -393,12 +393,11 @@ BACKFILL_SQL = [
         WHERE NOT e.granted AND e.method IN ('unsubscribe_link', 'one_click')
         GROUP BY 1, 2
     ''',
-    r'''INSERT INTO analytics_opentaskday (day, stage_id, user_id, tasks) 
-        SELECT (t.due_at AT TIME ZONE 'UTC')::date AS day, c.stage_id, t.assignee_id AS user_id,
-               COUNT(*) AS tasks
+    r'''INSERT INTO analytics_opentaskday (stage_id, user_id, tasks) 
+        SELECT c.stage_id, t.assignee_id AS user_id, COUNT(*) AS tasks
         FROM interactions_task AS t JOIN customers_customer AS c ON c.id = t.customer_id
         WHERE t.state = 'open'
-        GROUP BY 1, 2, 3
+        GROUP BY 1, 2
     ''',
     r'''INSERT INTO analytics_staymonth (month, stage_id, bucket, stays, seconds) 
         SELECT date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date AS month, stage_id,
@@ -438,7 +437,6 @@ class Migration(migrations.Migration):
             name='OpenTaskDelta',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
                 ('tasks', models.BigIntegerField(default=0)),
                 ('stage', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='stages.stage')),
                 ('user', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
@@ -477,14 +475,13 @@ class Migration(migrations.Migration):
             name='OpenTaskDay',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField()),
                 ('tasks', models.BigIntegerField(default=0)),
                 ('stage', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='stages.stage')),
                 ('user', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
                 'default_permissions': (),
-                'constraints': [models.UniqueConstraint(fields=('day', 'stage', 'user'), name='open_task_day_key', nulls_distinct=False)],
+                'constraints': [models.UniqueConstraint(fields=('stage', 'user'), name='open_task_key', nulls_distinct=False)],
             },
         ),
         migrations.CreateModel(
