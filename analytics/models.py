@@ -485,3 +485,47 @@ class NewCustomerDelta(NewCustomerCounts):
 
     class Meta:
         default_permissions = ()
+
+
+class OpenTaskDueCounts(models.Model):
+    """Open tasks by due day, the customer's stage now and the assignee: with `OpenTaskDay`,
+    the open tasks not yet due are read from the days to come only."""
+
+    day = models.DateField()
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} user {self.user_id}"
+
+
+class OpenTaskDueDay(OpenTaskDueCounts):
+    """Rollup of open tasks per due day: one row per (due day, stage now, assignee)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "user"], name="open_task_due_key", nulls_distinct=False
+            )
+        ]
+
+
+class OpenTaskDueDelta(OpenTaskDueCounts):
+    """A signed change to `OpenTaskDueDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()

@@ -387,8 +387,9 @@ UNSUBSCRIBES = Rollup(
     ),
 )
 
-# Open tasks by the customer's stage now and the assignee: overdue follow-ups at any moment
-# are these minus the open tasks due at or after it (few: the ones still to come).
+# Open tasks by the customer's stage now and the assignee, and the same per due day: overdue
+# follow-ups at any moment are all open tasks minus those due at or after it (the days to
+# come of the second, the rest of today from the raw tasks).
 OPEN_TASKS = Rollup(
     name="open_tasks",
     table="analytics_opentaskday",
@@ -400,6 +401,21 @@ OPEN_TASKS = Rollup(
         FROM interactions_task AS t JOIN customers_customer AS c ON c.id = t.customer_id
         WHERE t.state = 'open'
         GROUP BY 1, 2
+    """,
+)
+
+OPEN_TASK_DAYS = Rollup(
+    name="open_task_days",
+    table="analytics_opentaskdueday",
+    delta_table="analytics_opentaskduedelta",
+    keys=("day", "stage_id", "user_id"),
+    values=("tasks",),
+    raw_sql="""
+        SELECT (t.due_at AT TIME ZONE 'UTC')::date AS day, c.stage_id, t.assignee_id AS user_id,
+               COUNT(*) AS tasks
+        FROM interactions_task AS t JOIN customers_customer AS c ON c.id = t.customer_id
+        WHERE t.state = 'open'
+        GROUP BY 1, 2, 3
     """,
 )
 
@@ -452,6 +468,7 @@ ROLLUPS = (
     LOOP,
     UNSUBSCRIBES,
     OPEN_TASKS,
+    OPEN_TASK_DAYS,
     STAY_MONTHS,
     NEW_CUSTOMERS,
 )
@@ -853,21 +870,33 @@ _OPEN_TASK_SQL = r"""
 -- waited for, so that the task is counted against the stage the move leaves it in.
 CREATE OR REPLACE FUNCTION analytics_task_delta() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    stage bigint;
 BEGIN
     IF TG_OP = 'UPDATE' AND
-       (OLD.customer_id, OLD.assignee_id, OLD.state)
-       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.state) THEN
+       (OLD.customer_id, OLD.assignee_id, OLD.due_at, OLD.state)
+       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.due_at, NEW.state) THEN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
-        SELECT c.stage_id, OLD.assignee_id, -1
-        FROM customers_customer AS c WHERE c.id = OLD.customer_id FOR SHARE;
+        SELECT c.stage_id INTO stage FROM customers_customer AS c
+        WHERE c.id = OLD.customer_id FOR SHARE;
+        IF FOUND THEN
+            INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+            VALUES (stage, OLD.assignee_id, -1);
+            INSERT INTO analytics_opentaskduedelta (day, stage_id, user_id, tasks)
+            VALUES (analytics_day(OLD.due_at), stage, OLD.assignee_id, -1);
+        END IF;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
-        SELECT c.stage_id, NEW.assignee_id, 1
-        FROM customers_customer AS c WHERE c.id = NEW.customer_id FOR SHARE;
+        SELECT c.stage_id INTO stage FROM customers_customer AS c
+        WHERE c.id = NEW.customer_id FOR SHARE;
+        IF FOUND THEN
+            INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+            VALUES (stage, NEW.assignee_id, 1);
+            INSERT INTO analytics_opentaskduedelta (day, stage_id, user_id, tasks)
+            VALUES (analytics_day(NEW.due_at), stage, NEW.assignee_id, 1);
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
@@ -878,6 +907,11 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
     SELECT stage, assignee_id, sign
+    FROM interactions_task,
+         (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
+    WHERE customer_id = NEW.id AND state = 'open';
+    INSERT INTO analytics_opentaskduedelta (day, stage_id, user_id, tasks)
+    SELECT analytics_day(due_at), stage, assignee_id, sign
     FROM interactions_task,
          (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
     WHERE customer_id = NEW.id AND state = 'open';

@@ -47,6 +47,8 @@ from analytics.models import (
     NewCustomerDelta,
     OpenTaskDay,
     OpenTaskDelta,
+    OpenTaskDueDay,
+    OpenTaskDueDelta,
     StayDay,
     StayDelta,
     StayMonth,
@@ -796,23 +798,39 @@ def _overdue_tasks(
     *, now: datetime, customers: QuerySet[Customer] | None
 ) -> dict[tuple[int | None, int | None], int]:
     """{(customer's stage now, assignee): tasks open past their due time at `now`}. For
-    everyone: the open tasks of the rollup minus the raw open tasks due at or after `now`
-    (an index range over the tasks still to come, not over every overdue one)."""
-    result: dict[tuple[int | None, int | None], int] = defaultdict(int)
+    everyone: all open tasks (`OpenTaskDay`) minus those due at or after `now` — the days
+    after `now`'s from `OpenTaskDueDay`, the rest of its day from the raw tasks."""
     open_tasks = Task.objects.filter(state=TaskState.OPEN)
     if customers is not None:
-        open_tasks = open_tasks.filter(customer__in=customers.values("pk"), due_at__lt=now)
-        sign = 1
-    else:
-        open_tasks = open_tasks.filter(due_at__gte=now)
-        sign = -1
-        for (stage_id, user_id), (n,) in _rollup(
-            OpenTaskDay, OpenTaskDelta, keys=("stage_id", "user_id"), values=("tasks",)
-        ).items():
-            result[(stage_id, user_id)] += n
-    rows = open_tasks.values("customer__stage_id", "assignee_id").annotate(n=Count("pk"))
-    for row in rows.order_by():
-        result[(row["customer__stage_id"], row["assignee_id"])] += sign * row["n"]
+        rows = open_tasks.filter(customer__in=customers.values("pk"), due_at__lt=now)
+        return {
+            (row["customer__stage_id"], row["assignee_id"]): row["n"]
+            for row in rows.values("customer__stage_id", "assignee_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        }
+    result: dict[tuple[int | None, int | None], int] = defaultdict(int)
+    for key, (n,) in _rollup(
+        OpenTaskDay, OpenTaskDelta, keys=("stage_id", "user_id"), values=("tasks",)
+    ).items():
+        result[key] += n
+    tomorrow = now.astimezone(UTC).date() + timedelta(days=1)
+    for key, (n,) in _rollup(
+        OpenTaskDueDay,
+        OpenTaskDueDelta,
+        keys=("stage_id", "user_id"),
+        values=("tasks",),
+        day__gte=tomorrow,
+    ).items():
+        result[key] -= n
+    later_today = (
+        open_tasks.filter(due_at__gte=now, due_at__lt=_moment(tomorrow))
+        .values("customer__stage_id", "assignee_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in later_today:
+        result[(row["customer__stage_id"], row["assignee_id"])] -= row["n"]
     return {key: n for key, n in result.items() if n}
 
 

@@ -1,6 +1,6 @@
 """Rollups for the friction terms and a year of velocity: unsubscribes against the stage of
-the moment (statement triggers on transitions and consent events), open tasks by due day,
-stage now and assignee (row triggers on tasks and on a customer's stage), and the stays
+the moment (statement triggers on transitions and consent events), open tasks by stage now
+and assignee and per due day (row triggers on tasks and on a customer's stage), and the stays
 per month (the stay trigger writes both). Filled from the existing records. The SQL is
 written out as it stood when this migration was made (see 0002).
 """
@@ -17,21 +17,33 @@ INSTALL_SQL = r'''
 -- waited for, so that the task is counted against the stage the move leaves it in.
 CREATE OR REPLACE FUNCTION analytics_task_delta() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    stage bigint;
 BEGIN
     IF TG_OP = 'UPDATE' AND
-       (OLD.customer_id, OLD.assignee_id, OLD.state)
-       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.state) THEN
+       (OLD.customer_id, OLD.assignee_id, OLD.due_at, OLD.state)
+       IS NOT DISTINCT FROM (NEW.customer_id, NEW.assignee_id, NEW.due_at, NEW.state) THEN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
-        SELECT c.stage_id, OLD.assignee_id, -1
-        FROM customers_customer AS c WHERE c.id = OLD.customer_id FOR SHARE;
+        SELECT c.stage_id INTO stage FROM customers_customer AS c
+        WHERE c.id = OLD.customer_id FOR SHARE;
+        IF FOUND THEN
+            INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+            VALUES (stage, OLD.assignee_id, -1);
+            INSERT INTO analytics_opentaskduedelta (day, stage_id, user_id, tasks)
+            VALUES (analytics_day(OLD.due_at), stage, OLD.assignee_id, -1);
+        END IF;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.state = 'open' THEN
-        INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
-        SELECT c.stage_id, NEW.assignee_id, 1
-        FROM customers_customer AS c WHERE c.id = NEW.customer_id FOR SHARE;
+        SELECT c.stage_id INTO stage FROM customers_customer AS c
+        WHERE c.id = NEW.customer_id FOR SHARE;
+        IF FOUND THEN
+            INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
+            VALUES (stage, NEW.assignee_id, 1);
+            INSERT INTO analytics_opentaskduedelta (day, stage_id, user_id, tasks)
+            VALUES (analytics_day(NEW.due_at), stage, NEW.assignee_id, 1);
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
@@ -42,6 +54,11 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO analytics_opentaskdelta (stage_id, user_id, tasks)
     SELECT stage, assignee_id, sign
+    FROM interactions_task,
+         (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
+    WHERE customer_id = NEW.id AND state = 'open';
+    INSERT INTO analytics_opentaskduedelta (day, stage_id, user_id, tasks)
+    SELECT analytics_day(due_at), stage, assignee_id, sign
     FROM interactions_task,
          (VALUES (OLD.stage_id, -1), (NEW.stage_id, 1)) AS moved (stage, sign)
     WHERE customer_id = NEW.id AND state = 'open';
@@ -446,6 +463,19 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
+            name='OpenTaskDueDelta',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('tasks', models.BigIntegerField(default=0)),
+                ('stage', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='stages.stage')),
+                ('user', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'default_permissions': (),
+            },
+        ),
+        migrations.CreateModel(
             name='StayMonthDelta',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -482,6 +512,20 @@ class Migration(migrations.Migration):
             options={
                 'default_permissions': (),
                 'constraints': [models.UniqueConstraint(fields=('stage', 'user'), name='open_task_key', nulls_distinct=False)],
+            },
+        ),
+        migrations.CreateModel(
+            name='OpenTaskDueDay',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('day', models.DateField()),
+                ('tasks', models.BigIntegerField(default=0)),
+                ('stage', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='stages.stage')),
+                ('user', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'default_permissions': (),
+                'constraints': [models.UniqueConstraint(fields=('day', 'stage', 'user'), name='open_task_due_key', nulls_distinct=False)],
             },
         ),
         migrations.CreateModel(
