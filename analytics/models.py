@@ -529,3 +529,84 @@ class OpenTaskDueDelta(OpenTaskDueCounts):
 
     class Meta:
         default_permissions = ()
+
+
+class SurveyKindCounts(models.Model):
+    """`SurveyDay` without the stage: series of scores and of survey force and friction read
+    a few rows a day."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    category = models.CharField(max_length=16)
+    effect = models.CharField(max_length=16)
+    answers = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.score}"
+
+
+class SurveyKindDay(SurveyKindCounts):
+    """Rollup of `surveys.Response` per (day, kind, score, category, effect)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "kind", "score", "category", "effect"], name="survey_kind_day_key"
+            )
+        ]
+
+
+class SurveyKindDelta(SurveyKindCounts):
+    """A signed change to `SurveyKindDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class SurveyMonthCounts(models.Model):
+    """`SurveyDay` per calendar month: force and friction by stage over a year read its whole
+    months here."""
+
+    month = models.DateField()
+    stage = _stage()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    category = models.CharField(max_length=16)
+    effect = models.CharField(max_length=16)
+    answers = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.month} stage {self.stage_id} {self.kind} {self.score}"
+
+
+class SurveyMonth(SurveyMonthCounts):
+    """Rollup of `surveys.Response` per (month, stage, kind, score, category, effect)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "stage", "kind", "score", "category", "effect"],
+                name="survey_month_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class SurveyMonthDelta(SurveyMonthCounts):
+    """A signed change to `SurveyMonth` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()

@@ -203,6 +203,34 @@ SURVEYS = Rollup(
     """,
 )
 
+SURVEY_KINDS = Rollup(
+    name="survey_kinds",
+    table="analytics_surveykindday",
+    delta_table="analytics_surveykinddelta",
+    keys=("day", "kind", "score", "category", "effect"),
+    values=("answers", "weight"),
+    raw_sql="""
+        SELECT (answered_at AT TIME ZONE 'UTC')::date AS day, kind, score, category, effect,
+               COUNT(*) AS answers, SUM(weight) AS weight
+        FROM surveys_response
+        GROUP BY 1, 2, 3, 4, 5
+    """,
+)
+
+SURVEY_MONTHS = Rollup(
+    name="survey_months",
+    table="analytics_surveymonth",
+    delta_table="analytics_surveymonthdelta",
+    keys=("month", "stage_id", "kind", "score", "category", "effect"),
+    values=("answers", "weight"),
+    raw_sql="""
+        SELECT date_trunc('month', answered_at AT TIME ZONE 'UTC')::date AS month, stage_id,
+               kind, score, category, effect, COUNT(*) AS answers, SUM(weight) AS weight
+        FROM surveys_response
+        GROUP BY 1, 2, 3, 4, 5, 6
+    """,
+)
+
 # A stay in a stage ends at the customer's next transition: pair each transition with the
 # previous one of the chain (ordered by occurred_at, then id).
 STAYS = Rollup(
@@ -464,6 +492,8 @@ ROLLUPS = (
     EFFECT_MONTHS,
     EFFECT_STAGES,
     SURVEYS,
+    SURVEY_KINDS,
+    SURVEY_MONTHS,
     STAYS,
     LOOP,
     UNSUBSCRIBES,
@@ -997,3 +1027,51 @@ NEW_CUSTOMERS_UNINSTALL_SQL = """
 DROP TRIGGER IF EXISTS analytics_customer_source ON customers_customer;
 DROP FUNCTION IF EXISTS analytics_customer_source();
 """
+
+
+def _response_delta_sql(extra: bool) -> str:
+    """The survey answers' row trigger: every survey rollup (`extra`: the two added by
+    migration 0006 besides `SurveyDay`)."""
+
+    def inserts(row: str, sign: str) -> str:
+        w = f"{sign}{row}.weight" if sign else f"{row}.weight"
+        n = f"{sign}1"
+        sql = f"""
+        INSERT INTO analytics_surveydelta
+            (day, stage_id, kind, score, category, effect, answers, weight)
+        VALUES (analytics_day({row}.answered_at), {row}.stage_id, {row}.kind, {row}.score,
+                {row}.category, {row}.effect, {n}, {w});"""  # noqa: S608 - our own names
+        if extra:
+            sql += f"""
+        INSERT INTO analytics_surveykinddelta
+            (day, kind, score, category, effect, answers, weight)
+        VALUES (analytics_day({row}.answered_at), {row}.kind, {row}.score, {row}.category,
+                {row}.effect, {n}, {w});
+        INSERT INTO analytics_surveymonthdelta
+            (month, stage_id, kind, score, category, effect, answers, weight)
+        VALUES (date_trunc('month', analytics_day({row}.answered_at))::date, {row}.stage_id,
+                {row}.kind, {row}.score, {row}.category, {row}.effect, {n}, {w});"""  # noqa: S608
+        return sql
+
+    return f"""
+CREATE OR REPLACE FUNCTION analytics_response_delta() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND
+       (OLD.answered_at, OLD.stage_id, OLD.kind, OLD.score, OLD.category, OLD.effect, OLD.weight)
+       IS NOT DISTINCT FROM
+       (NEW.answered_at, NEW.stage_id, NEW.kind, NEW.score, NEW.category, NEW.effect, NEW.weight)
+    THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN{inserts("OLD", "-")}
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN{inserts("NEW", "")}
+    END IF;
+    RETURN NULL;
+END $$;
+"""
+
+
+SURVEY_INSTALL_SQL = _response_delta_sql(extra=True)
+SURVEY_UNINSTALL_SQL = _response_delta_sql(extra=False)

@@ -55,6 +55,10 @@ from analytics.models import (
     StayMonthDelta,
     SurveyDay,
     SurveyDelta,
+    SurveyKindDay,
+    SurveyKindDelta,
+    SurveyMonth,
+    SurveyMonthDelta,
     TransitionDay,
     TransitionDelta,
     UnsubscribeDay,
@@ -730,10 +734,23 @@ def _survey_answers(
     """{key: [answers, Σ weight]} of the period, `keys` among day, stage_id, kind, score,
     category and effect."""
     values = ("answers", "weight")
+    if customers is None and "day" not in keys:
+        return _by_month(
+            (SurveyDay, SurveyDelta),
+            (SurveyMonth, SurveyMonthDelta),
+            start=start,
+            end=end,
+            keys=keys,
+            values=values,
+        )
     if customers is None:
+        # Without the stage in the key, the rollup without stages answers with fewer rows.
+        rollup, delta = (
+            (SurveyDay, SurveyDelta) if "stage_id" in keys else (SurveyKindDay, SurveyKindDelta)
+        )
         return _rollup(
-            SurveyDay,
-            SurveyDelta,
+            rollup,
+            delta,
             keys=keys,
             values=values,
             granularity=granularity,
