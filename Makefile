@@ -8,7 +8,7 @@ PORT ?= 8000
 export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help install run services migrate seed test lint fmt typecheck check schema bench screenshots clean
+.PHONY: help install run services migrate seed test lint fmt typecheck check schema bench bench-analytics screenshots clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -56,8 +56,11 @@ typecheck: install  ## mypy with the Django and DRF plugins
 
 check: lint typecheck test  ## Everything CI cares about
 
-bench: services  ## Measure the Celery pipelines side by side (BENCH_SCALE=100000); writes BENCHMARKS.md
-	$(PY) -m bench.run --scale $${BENCH_SCALE:-100000} --segment-scale $${BENCH_SEGMENT_SCALE:-1000000}
+bench: services  ## Measure the Celery pipelines and the dashboard's numbers at scale; writes BENCHMARKS.md
+	$(PY) -m bench.run --scale $${BENCH_SCALE:-100000} --segment-scale $${BENCH_SEGMENT_SCALE:-1000000} --analytics-scale $${BENCH_ANALYTICS_SCALE:-1.0}
+
+bench-analytics: services  ## Only the dashboard's numbers: 1M customers, 100k then 10M interactions (BENCH_ANALYTICS_SCALE=1.0)
+	$(PY) -m bench.run --only analytics --analytics-scale $${BENCH_ANALYTICS_SCALE:-1.0}
 
 schema: install  ## Write the OpenAPI schema to docs/openapi.yaml
 	$(PY) manage.py spectacular --validate --fail-on-warn --file docs/openapi.yaml

@@ -299,3 +299,314 @@ class StayDelta(StayCounts):
 
     class Meta:
         default_permissions = ()
+
+
+class LoopCounts(models.Model):
+    """Delight spans and loop events reduced to days (`analytics.rollups.loop_keys_sql`):
+    what loop completion needs to count distinct customers over any period."""
+
+    kind = models.CharField(max_length=8)
+    day = models.DateField()
+    prev_day = models.DateField(null=True)
+    last_delight = models.DateField(null=True)
+    next_entry = models.DateField(null=True)
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.day}"
+
+
+class LoopDay(LoopCounts):
+    """Rollup of Delight entries, exits and loop events: one row per key."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "day", "prev_day", "last_delight", "next_entry"],
+                name="loop_day_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class LoopDelta(LoopCounts):
+    """A signed change to `LoopDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class OpenTaskCounts(models.Model):
+    """Open tasks by the customer's stage now and the assignee: the overdue term of friction
+    ("open past their due time now") is these minus the open tasks not yet due."""
+
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"stage {self.stage_id} user {self.user_id}"
+
+
+class OpenTaskDay(OpenTaskCounts):
+    """Rollup of open tasks: one row per (stage now, assignee)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "user"], name="open_task_key", nulls_distinct=False
+            )
+        ]
+
+
+class OpenTaskDelta(OpenTaskCounts):
+    """A signed change to `OpenTaskDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class UnsubscribeCounts(models.Model):
+    """Unsubscribes (consent withdrawn by the person's own click) of one UTC day against the
+    stage the customer stood in then (the stage-at definition of the effect rollups)."""
+
+    day = models.DateField()
+    stage = _stage()
+    unsubscribes = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id}"
+
+
+class UnsubscribeDay(UnsubscribeCounts):
+    """Rollup of unsubscribes: one row per (day, stage)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage"], name="unsubscribe_day_key", nulls_distinct=False
+            )
+        ]
+
+
+class UnsubscribeDelta(UnsubscribeCounts):
+    """A signed change to `UnsubscribeDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class StayMonthCounts(models.Model):
+    """`StayDay` summed per calendar month (of the exit day): a year of velocity reads
+    twelve months of histograms instead of 365 days of them."""
+
+    month = models.DateField()
+    stage = _stage()
+    bucket = models.IntegerField()
+    stays = models.BigIntegerField(default=0)
+    seconds = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.month} stage {self.stage_id} bucket {self.bucket}"
+
+
+class StayMonth(StayMonthCounts):
+    """Rollup of time in stage per month: one row per (month, stage, bucket)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "stage", "bucket"], name="stay_month_key", nulls_distinct=False
+            )
+        ]
+
+
+class StayMonthDelta(StayMonthCounts):
+    """A signed change to `StayMonth` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class NewCustomerCounts(models.Model):
+    """Customers created on one UTC day with one acquisition source (`utm_source`, else
+    `source`, lower-cased; empty without either): the denominator of acquisition cost."""
+
+    day = models.DateField()
+    source = models.CharField(max_length=255)
+    customers = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.source}"
+
+
+class NewCustomerDay(NewCustomerCounts):
+    """Rollup of new customers: one row per (day, source)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [models.UniqueConstraint(fields=["day", "source"], name="new_customer_key")]
+
+
+class NewCustomerDelta(NewCustomerCounts):
+    """A signed change to `NewCustomerDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class OpenTaskDueCounts(models.Model):
+    """Open tasks by due day, the customer's stage now and the assignee: with `OpenTaskDay`,
+    the open tasks not yet due are read from the days to come only."""
+
+    day = models.DateField()
+    stage = _stage()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} stage {self.stage_id} user {self.user_id}"
+
+
+class OpenTaskDueDay(OpenTaskDueCounts):
+    """Rollup of open tasks per due day: one row per (due day, stage now, assignee)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "stage", "user"], name="open_task_due_key", nulls_distinct=False
+            )
+        ]
+
+
+class OpenTaskDueDelta(OpenTaskDueCounts):
+    """A signed change to `OpenTaskDueDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class SurveyKindCounts(models.Model):
+    """`SurveyDay` without the stage: series of scores and of survey force and friction read
+    a few rows a day."""
+
+    day = models.DateField()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    category = models.CharField(max_length=16)
+    effect = models.CharField(max_length=16)
+    answers = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind} {self.score}"
+
+
+class SurveyKindDay(SurveyKindCounts):
+    """Rollup of `surveys.Response` per (day, kind, score, category, effect)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "kind", "score", "category", "effect"], name="survey_kind_day_key"
+            )
+        ]
+
+
+class SurveyKindDelta(SurveyKindCounts):
+    """A signed change to `SurveyKindDay` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()
+
+
+class SurveyMonthCounts(models.Model):
+    """`SurveyDay` per calendar month: force and friction by stage over a year read its whole
+    months here."""
+
+    month = models.DateField()
+    stage = _stage()
+    kind = models.CharField(max_length=8)
+    score = models.SmallIntegerField()
+    category = models.CharField(max_length=16)
+    effect = models.CharField(max_length=16)
+    answers = models.BigIntegerField(default=0)
+    weight = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.month} stage {self.stage_id} {self.kind} {self.score}"
+
+
+class SurveyMonth(SurveyMonthCounts):
+    """Rollup of `surveys.Response` per (month, stage, kind, score, category, effect)."""
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "stage", "kind", "score", "category", "effect"],
+                name="survey_month_key",
+                nulls_distinct=False,
+            )
+        ]
+
+
+class SurveyMonthDelta(SurveyMonthCounts):
+    """A signed change to `SurveyMonth` not yet folded in."""
+
+    class Meta:
+        default_permissions = ()

@@ -15,8 +15,9 @@ rollup + pending deltas in one statement). Rollups are not kept per customer, so
 `segment` or an `owner` the same numbers are computed from the raw records, with queries on
 their indexes (transitions by customer and time, interactions by customer and time, answers
 by customer and time). Velocity reads duration histograms (additive) and takes percentiles
-from them; loop completion and lifetime value count distinct customers and are computed
-from the raw records.
+from them. Loop completion counts distinct customers over any period: for everyone it reads
+a rollup of Delight entries, exits and loop events reduced to days
+(`analytics.rollups.loop_keys_sql`). Lifetime value is computed from the raw records.
 """
 
 from __future__ import annotations
@@ -42,14 +43,28 @@ from analytics.models import (
     EffectMonthDelta,
     EffectStageDay,
     EffectStageDelta,
+    NewCustomerDay,
+    NewCustomerDelta,
+    OpenTaskDay,
+    OpenTaskDelta,
+    OpenTaskDueDay,
+    OpenTaskDueDelta,
     StayDay,
     StayDelta,
+    StayMonth,
+    StayMonthDelta,
     SurveyDay,
     SurveyDelta,
+    SurveyKindDay,
+    SurveyKindDelta,
+    SurveyMonth,
+    SurveyMonthDelta,
     TransitionDay,
     TransitionDelta,
+    UnsubscribeDay,
+    UnsubscribeDelta,
 )
-from analytics.rollups import ROLLUPS, STAGE_AT, stage_at_joins
+from analytics.rollups import ROLLUPS, STAGE_AT, UNSUBSCRIBE_METHODS, stage_at_joins
 from customers.models import Customer
 from interactions.models import Effect, Purchase, Task, TaskState
 from stages.models import Direction, Phase, Stage, StageTransition
@@ -64,8 +79,6 @@ if TYPE_CHECKING:
 GRANULARITIES = ("day", "week", "month")
 FROM_TO = ("from_stage_id", "to_stage_id")
 NO_TEAM = "none"
-# Consent withdrawals that count as an unsubscribe (friction): the person's own click.
-UNSUBSCRIBE_METHODS = ("unsubscribe_link", "one_click")
 
 
 # --- periods and buckets --------------------------------------------------------------------
@@ -508,7 +521,14 @@ def _stays(
     """{(stage_id, bucket): [stays, Σ seconds]} of the stays that ended in the period."""
     keys, values = ("stage_id", "bucket"), ("stays", "seconds")
     if customers is None:
-        return _rollup(StayDay, StayDelta, keys=keys, values=values, day__gte=start, day__lte=end)
+        return _by_month(
+            (StayDay, StayDelta),
+            (StayMonth, StayMonthDelta),
+            start=start,
+            end=end,
+            keys=keys,
+            values=values,
+        )
     sql, extra = customers.values("pk").query.sql_with_params()
     query = f"""
         SELECT stage_id, analytics_stay_bucket(seconds), COUNT(*), SUM(floor(seconds))::bigint
@@ -592,53 +612,68 @@ def _user_teams(user_ids: Iterable[int | None]) -> dict[int | None, str]:
     return teams
 
 
-def _effects_by_month(
-    *, start: date, end: date, keys: tuple[str, ...], values: tuple[str, ...]
+def _by_month(
+    days: tuple[type[models.Model], type[models.Model]],
+    months: tuple[type[models.Model], type[models.Model]],
+    *,
+    start: date,
+    end: date,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
 ) -> dict[tuple[Any, ...], list[int]]:
-    """The user-level effect rollup for a period: its whole calendar months from
-    `EffectMonth`, the days of its partial months from `EffectDay`."""
+    """A rollup kept per day and per month, for a period: its whole calendar months from
+    the monthly one, the days of its partial months from the daily one (a year reads 12
+    monthly rows per key instead of 365 daily ones)."""
     first_full = (
         start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
     )
     after_end = end + timedelta(days=1)
     last_full = after_end.replace(day=1)  # the month after the last whole month
     if first_full >= last_full:
-        return _rollup(
-            EffectDay, EffectDelta, keys=keys, values=values, day__gte=start, day__lte=end
-        )
-    totals: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(values))
+        return _rollup(*days, keys=keys, values=values, day__gte=start, day__lte=end)
+    # One statement (one snapshot), grouped by the database: the whole months, and the
+    # days before the first of them and after the last.
+    columns = ", ".join(keys + values)
+    sums = ", ".join(f"SUM({value})" for value in values)
+    group = ", ".join(str(position) for position in range(1, len(keys) + 1))
+    month_where = "month >= %s AND month < %s"
+    day_where = "(day >= %s AND day < %s) OR (day >= %s AND day <= %s)"
     parts = [
-        _rollup(
-            EffectMonth,
-            EffectMonthDelta,
-            keys=keys,
-            values=values,
-            month__gte=first_full,
-            month__lte=last_full - timedelta(days=1),
-        )
+        (model._meta.db_table, where)
+        for pair, where in ((months, month_where), (days, day_where))
+        for model in pair
     ]
-    if start < first_full:
-        parts.append(
-            _rollup(
-                EffectDay,
-                EffectDelta,
-                keys=keys,
-                values=values,
-                day__gte=start,
-                day__lte=first_full - timedelta(days=1),
-            )
-        )
-    if last_full <= end:
-        parts.append(
-            _rollup(
-                EffectDay, EffectDelta, keys=keys, values=values, day__gte=last_full, day__lte=end
-            )
-        )
-    for part in parts:
-        for key, sums in part.items():
-            for index, value in enumerate(sums):
-                totals[key][index] += value
-    return {key: sums for key, sums in totals.items() if any(sums)}
+    query = f"""
+        SELECT {", ".join(keys)}, {sums} FROM (
+            {" UNION ALL ".join(f"SELECT {columns} FROM {t} WHERE {w}" for t, w in parts)}
+        ) AS x
+        GROUP BY {group}
+    """  # noqa: S608 - names are the models' own; values are bound
+    month_params = [first_full, last_full]
+    day_params = [start, first_full, last_full, end]
+    params = month_params * 2 + day_params * 2
+    width = len(keys)
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {
+            tuple(row[:width]): [int(v or 0) for v in row[width:]]
+            for row in cursor.fetchall()
+            if any(row[width:])
+        }
+
+
+def _effects_by_month(
+    *, start: date, end: date, keys: tuple[str, ...], values: tuple[str, ...]
+) -> dict[tuple[Any, ...], list[int]]:
+    """The user-level effect rollup for a period (`EffectMonth` + `EffectDay`)."""
+    return _by_month(
+        (EffectDay, EffectDelta),
+        (EffectMonth, EffectMonthDelta),
+        start=start,
+        end=end,
+        keys=keys,
+        values=values,
+    )
 
 
 def _effects(
@@ -699,10 +734,23 @@ def _survey_answers(
     """{key: [answers, Σ weight]} of the period, `keys` among day, stage_id, kind, score,
     category and effect."""
     values = ("answers", "weight")
+    if customers is None and "day" not in keys:
+        return _by_month(
+            (SurveyDay, SurveyDelta),
+            (SurveyMonth, SurveyMonthDelta),
+            start=start,
+            end=end,
+            keys=keys,
+            values=values,
+        )
     if customers is None:
+        # Without the stage in the key, the rollup without stages answers with fewer rows.
+        rollup, delta = (
+            (SurveyDay, SurveyDelta) if "stage_id" in keys else (SurveyKindDay, SurveyKindDelta)
+        )
         return _rollup(
-            SurveyDay,
-            SurveyDelta,
+            rollup,
+            delta,
             keys=keys,
             values=values,
             granularity=granularity,
@@ -725,7 +773,20 @@ def _unsubscribes(
     *, start: date, end: date, customers: QuerySet[Customer] | None
 ) -> dict[tuple[date, int | None], int]:
     """{(day, stage_id): unsubscribes}: consent withdrawn by the person's own unsubscribe
-    click, counted against the stage they stood in then (few rows: computed from raw)."""
+    click, counted against the stage they stood in then (for everyone from the unsubscribe
+    rollup, for some customers from the raw records)."""
+    if customers is None:
+        return {
+            key: n
+            for key, (n,) in _rollup(
+                UnsubscribeDay,
+                UnsubscribeDelta,
+                keys=("day", "stage_id"),
+                values=("unsubscribes",),
+                day__gte=start,
+                day__lte=end,
+            ).items()
+        }
     params: list[Any] = [
         list(UNSUBSCRIBE_METHODS),
         _moment(start),
@@ -748,6 +809,46 @@ def _unsubscribes(
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         return {(day, stage_id): n for day, stage_id, n in cursor.fetchall()}
+
+
+def _overdue_tasks(
+    *, now: datetime, customers: QuerySet[Customer] | None
+) -> dict[tuple[int | None, int | None], int]:
+    """{(customer's stage now, assignee): tasks open past their due time at `now`}. For
+    everyone: all open tasks (`OpenTaskDay`) minus those due at or after `now` — the days
+    after `now`'s from `OpenTaskDueDay`, the rest of its day from the raw tasks."""
+    open_tasks = Task.objects.filter(state=TaskState.OPEN)
+    if customers is not None:
+        rows = open_tasks.filter(customer__in=customers.values("pk"), due_at__lt=now)
+        return {
+            (row["customer__stage_id"], row["assignee_id"]): row["n"]
+            for row in rows.values("customer__stage_id", "assignee_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        }
+    result: dict[tuple[int | None, int | None], int] = defaultdict(int)
+    for key, (n,) in _rollup(
+        OpenTaskDay, OpenTaskDelta, keys=("stage_id", "user_id"), values=("tasks",)
+    ).items():
+        result[key] += n
+    tomorrow = now.astimezone(UTC).date() + timedelta(days=1)
+    for key, (n,) in _rollup(
+        OpenTaskDueDay,
+        OpenTaskDueDelta,
+        keys=("stage_id", "user_id"),
+        values=("tasks",),
+        day__gte=tomorrow,
+    ).items():
+        result[key] -= n
+    later_today = (
+        open_tasks.filter(due_at__gte=now, due_at__lt=_moment(tomorrow))
+        .values("customer__stage_id", "assignee_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in later_today:
+        result[(row["customer__stage_id"], row["assignee_id"])] -= row["n"]
+    return {key: n for key, n in result.items() if n}
 
 
 @dataclass(frozen=True)
@@ -819,16 +920,10 @@ def force_friction_by_stage(
             cells[(from_id, NO_TEAM)]["backward_moves"] += n
     for (_, stage_id), n in _unsubscribes(start=start, end=end, customers=customers).items():
         cells[(stage_id, NO_TEAM)]["unsubscribes"] += n
-    overdue = Task.objects.filter(state=TaskState.OPEN, due_at__lt=now or timezone.now())
-    if customers is not None:
-        overdue = overdue.filter(customer__in=customers.values("pk"))
-    overdue_rows = list(
-        overdue.values("customer__stage_id", "assignee_id").annotate(n=Count("pk")).order_by()
-    )
-    assignee_teams = _user_teams(row["assignee_id"] for row in overdue_rows)
-    for row in overdue_rows:
-        team = assignee_teams.get(row["assignee_id"], NO_TEAM)
-        cells[(row["customer__stage_id"], team)]["overdue_tasks"] += row["n"]
+    overdue_rows = _overdue_tasks(now=now or timezone.now(), customers=customers)
+    assignee_teams = _user_teams(user_id for _, user_id in overdue_rows)
+    for (stage_id, user_id), n in overdue_rows.items():
+        cells[(stage_id, assignee_teams.get(user_id, NO_TEAM))]["overdue_tasks"] += n
 
     def order(key: tuple[int | None, str]) -> tuple[Any, ...]:
         stage = stages.get(key[0]) if key[0] is not None else None
@@ -1076,9 +1171,18 @@ def loop_completion(
     """Share of the customers who stood in a Delight stage at some moment of the period
     (in one at its start, or moved into one during it) who, during the period, referred
     someone while in Delight (a `Referral` with `referrer_phase = delight`) or bought again
-    (a purchase in the period that is not their first purchase ever). From the raw records.
+    (a purchase in the period that is not their first purchase ever). For everyone from
+    the loop rollup, for a segment's or an owner's customers from the raw records.
     """
     customers = _filtered_customers(segment, owner)
+    if customers is None:
+        return _loop_from_rollup(start=start, end=end)
+    return _loop_from_raw(start=start, end=end, customers=customers)
+
+
+def _loop_from_raw(*, start: date, end: date, customers: QuerySet[Customer]) -> LoopCompletion:
+    """`loop_completion` for some customers, from the raw records (the definition the loop
+    rollup is checked against, besides `check_rollups`; the drill-down lists the same SQL)."""
     loop, params = loop_customers_sql(start=start, end=end, customers=customers)
     query = f"""{loop}
         SELECT (SELECT COUNT(*) FROM delight), (SELECT COUNT(*) FROM referred),
@@ -1090,6 +1194,41 @@ def loop_completion(
     with connection.cursor() as cursor:
         cursor.execute(query, params)
         total, referred, bought, closed = cursor.fetchone()
+    return LoopCompletion(
+        total, referred, bought, closed, round(closed / total, 4) if total else None
+    )
+
+
+def _loop_from_rollup(*, start: date, end: date) -> LoopCompletion:
+    """`loop_completion` for everyone, from the loop rollup + pending deltas in one
+    statement: sums over the period's days, whatever the number of records (the keys and
+    why these sums count distinct customers: `analytics.rollups.loop_keys_sql`)."""
+    first = "(prev_day IS NULL OR prev_day < %(s)s)"
+    event = f"day >= %(s)s AND day <= %(e)s AND {first}"
+    during = f"{event} AND (last_delight >= %(s)s OR next_entry <= %(e)s)"
+    wanted = f"""
+        kind IN ('enter', 'exit') AND day <= %(e)s
+        OR kind IN ('referred', 'bought', 'closed') AND {event}
+    """
+    query = f"""
+        SELECT
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'enter' AND day < %(s)s), 0)
+            - COALESCE(SUM(customers) FILTER (WHERE kind = 'exit' AND day < %(s)s), 0)
+            + COALESCE(SUM(customers) FILTER (WHERE kind = 'enter' AND {event}), 0),
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'referred' AND {during}), 0),
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'bought' AND {during}), 0),
+            COALESCE(SUM(customers) FILTER (WHERE kind = 'closed' AND {during}), 0)
+        FROM (
+            SELECT kind, day, prev_day, last_delight, next_entry, customers
+            FROM analytics_loopday WHERE {wanted}
+            UNION ALL
+            SELECT kind, day, prev_day, last_delight, next_entry, customers
+            FROM analytics_loopdelta WHERE {wanted}
+        ) AS x
+    """  # noqa: S608 - only our own conditions are interpolated; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(query, {"s": start, "e": end})
+        total, referred, bought, closed = (int(v) for v in cursor.fetchone())
     return LoopCompletion(
         total, referred, bought, closed, round(closed / total, 4) if total else None
     )
@@ -1161,15 +1300,37 @@ class CostComparison:
 
 def acquisition_vs_retention_cost(*, start: date, end: date) -> list[CostComparison]:
     """Per currency: the campaigns' acquisition cost per new customer beside their retention
-    cost per retained customer, for campaigns started in the period (the definitions and
-    computations of `campaigns.selectors`, docs/metrics.md "Campaigns")."""
-    from campaigns.selectors import acquisition_cost_by_source, retention_cost
+    cost per retained customer, for campaigns started in the period (the definitions of
+    `campaigns.selectors`, docs/metrics.md "Campaigns"; new customers per source from their
+    rollup, not by reading the customers created in the period)."""
+    from campaigns.models import Campaign, CampaignState
+    from campaigns.selectors import retention_cost
 
     since, until = _moment(start), _moment(end + timedelta(days=1))
+    # `campaigns.selectors.acquisition_cost_by_source`, summed per currency, with the new
+    # customers per source read from their rollup instead of the customers created.
+    costs: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for campaign in Campaign.objects.filter(started_at__gte=since, started_at__lt=until).exclude(
+        state=CampaignState.DRAFT
+    ):
+        costs[(campaign.source_label.lower(), campaign.currency)] += campaign.cost
+    new_by_source: dict[str, int] = {}
+    if costs:
+        new_by_source = {
+            source: n
+            for (source,), (n,) in _rollup(
+                NewCustomerDay,
+                NewCustomerDelta,
+                keys=("source",),
+                values=("customers",),
+                day__gte=start,
+                day__lte=end,
+            ).items()
+        }
     acquisition: dict[str, list[Any]] = defaultdict(lambda: [Decimal(0), 0])
-    for row in acquisition_cost_by_source(start=since, end=until):
-        acquisition[row.currency][0] += row.cost
-        acquisition[row.currency][1] += row.new_customers
+    for (source, currency), cost in costs.items():
+        acquisition[currency][0] += cost
+        acquisition[currency][1] += new_by_source.get(source, 0)
     retention = {row.currency: row for row in retention_cost(start=since, end=until)}
     cent = Decimal("0.01")
     result = []

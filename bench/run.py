@@ -11,6 +11,10 @@ Scenarios (N = --scale, default 100,000):
   handed to the email backend.
 - segment counts: three representative segments counted on --segment-scale customers
   (default 1,000,000), in milliseconds.
+- `analytics`: p50/p95 of every analytics endpoint and the dashboard home at 1,000,000
+  customers, first with 100,000 interactions then 10,000,000, in the same run (times
+  --analytics-scale, default 1.0; bench/analytics.py). `--only analytics` runs it alone,
+  without the Celery worker; `make bench` runs it after the others.
 The ratio of the two rates is what matters: both ran on the same broker, the same worker
 settings and the same machine minutes apart. Results go to BENCHMARKS.md.
 """
@@ -18,6 +22,7 @@ settings and the same machine minutes apart. Results go to BENCHMARKS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -100,7 +105,27 @@ def write_segment_results(measurements: list[Measurement], scale: int) -> str:
     )
 
 
+def _load() -> str:
+    load1, load5, load15 = os.getloadavg()
+    return f"{os.cpu_count()} cores, load average {load1:.1f} / {load5:.1f} / {load15:.1f}"
+
+
+def analytics(scale: float) -> str:
+    from bench.analytics import analytics_bench, write_analytics_results
+
+    print(f"\n== analytics (scale {scale:g})", file=sys.stderr)
+    before = _load()
+    result = analytics_bench(scale)
+    return write_analytics_results(result, f"{before} at the start, {_load()} at the end")
+
+
 def write_results(results: dict[str, Measurement], scale: int, extra: str = "") -> str:
+    if not results:
+        return _write_section(
+            f"## Dashboard numbers — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n\n"
+            f"Machine: {platform.machine()}, {platform.python_implementation()} "
+            f"{platform.python_version()}.\n{extra}"
+        )
     noop = results.get("celery_noop")
     rows = []
     for m in results.values():
@@ -121,6 +146,10 @@ def write_results(results: dict[str, Measurement], scale: int, extra: str = "") 
             extra,
         ]
     )
+    return _write_section(section)
+
+
+def _write_section(section: str) -> str:
     header = "# Benchmarks\n\nWritten by `make bench` (bench/run.py); the newest run first.\n\n"
     old = RESULTS.read_text().removeprefix(header) if RESULTS.exists() else ""
     RESULTS.write_text(header + section + "\n" + old)
@@ -130,7 +159,15 @@ def write_results(results: dict[str, Measurement], scale: int, extra: str = "") 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=int, default=100_000)
-    parser.add_argument("--only", nargs="*", choices=sorted(SCENARIOS), default=None)
+    parser.add_argument(
+        "--only", nargs="*", choices=sorted([*SCENARIOS, "analytics"]), default=None
+    )
+    parser.add_argument(
+        "--analytics-scale",
+        type=float,
+        default=1.0,
+        help="Share of 1M customers / 10M interactions for the analytics scenario (0 skips).",
+    )
     parser.add_argument(
         "--segment-scale",
         type=int,
@@ -149,17 +186,26 @@ def main() -> None:
     recreate_database()
     call_command("migrate", verbosity=0)
 
+    chosen = args.only if args.only is not None else [*SCENARIOS, "analytics"]
+    celery = [name for name in chosen if name in SCENARIOS]
     results: dict[str, Measurement] = {}
-    with Worker(concurrency=2):
-        for name in args.only or list(SCENARIOS):
-            print(f"\n== {name}", file=sys.stderr)
-            results[name] = SCENARIOS[name](args.scale)
-            m = results[name]
-            print(f"{name}: {m.count:,} in {m.seconds:.1f}s = {m.rate:,.0f}/s", file=sys.stderr)
     extra = ""
-    if args.segment_scale:
-        print(f"\n== segment counts ({args.segment_scale:,} customers)", file=sys.stderr)
-        extra = write_segment_results(segment_counts(args.segment_scale), args.segment_scale)
+    if celery:
+        with Worker(concurrency=2):
+            for name in celery:
+                print(f"\n== {name}", file=sys.stderr)
+                results[name] = SCENARIOS[name](args.scale)
+                m = results[name]
+                print(f"{name}: {m.count:,} in {m.seconds:.1f}s = {m.rate:,.0f}/s", file=sys.stderr)
+        if args.segment_scale:
+            print(f"\n== segment counts ({args.segment_scale:,} customers)", file=sys.stderr)
+            extra = write_segment_results(segment_counts(args.segment_scale), args.segment_scale)
+    if "analytics" in chosen and args.analytics_scale:
+        # Its own database: the Celery scenarios' customers would distort its sizes.
+        if celery:
+            recreate_database()
+            call_command("migrate", verbosity=0)
+        extra += "\n" + analytics(args.analytics_scale)
     print("\n" + write_results(results, args.scale, extra))
 
 
