@@ -112,7 +112,7 @@ def _moment(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _filtered_customers(
+def filtered_customers(
     segment: Segment | None, owner: AbstractBaseUser | None
 ) -> QuerySet[Customer] | None:
     """The customers the numbers are restricted to, or None for everyone (rollups serve)."""
@@ -274,7 +274,7 @@ def stage_counts_over_time(
     customers(stage, day) = Σ entries - Σ exits of every day up to it (a customer's chain of
     transitions ends in their current stage, so at the end of today it is the count now).
     """
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     stages = _stages()
     balance: dict[int, int] = defaultdict(int)
     for (from_id, to_id), (n,) in _transitions(
@@ -327,7 +327,7 @@ def phase_counts_over_time(
     """Per bucket and phase: customers in the phase's stages at the end of the bucket, and the
     moves that crossed into and out of the phase (a move between two of its stages is
     neither); a stage's phase is its phase now."""
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     stages = _stages()
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for row in stage_counts_over_time(
@@ -381,7 +381,7 @@ def transition_matrix(
     for (from_id, to_id, direction), (n,) in _transitions(
         start=start,
         end=end,
-        customers=_filtered_customers(segment, owner),
+        customers=filtered_customers(segment, owner),
         keys=(*FROM_TO, "direction"),
     ).items():
         totals[(from_id, to_id, direction)] += n
@@ -438,7 +438,7 @@ def phase_conversion(
     or Engage: the wheel went round). Counted in moves, not distinct customers: a customer
     who entered a phase twice in the period is two chances to convert.
     """
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     stages = _stages()
     order: dict[str, int] = {Phase.ATTRACT: 0, Phase.ENGAGE: 1, Phase.DELIGHT: 2}
     at_start: dict[str, int] = defaultdict(int)
@@ -565,7 +565,7 @@ def stage_velocity(
     """
     histograms: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
     totals: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    stays = _stays(start=start, end=end, customers=_filtered_customers(segment, owner))
+    stays = _stays(start=start, end=end, customers=filtered_customers(segment, owner))
     for (stage_id, bucket), (n, seconds) in sorted(stays.items(), key=lambda item: item[0][1]):
         histograms[stage_id].append((bucket, n))
         totals[stage_id][0] += n
@@ -892,7 +892,7 @@ def force_friction_by_stage(
     """
     from django.utils import timezone
 
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     stages = _stages()
     cells: dict[tuple[int | None, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     effects = _effects(
@@ -987,7 +987,7 @@ def momentum_over_time(
     Overdue follow-ups are a count of now, not of a past bucket: they are in
     `force_friction_by_stage`, not here.
     """
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     force: dict[date, int] = defaultdict(int)
     friction: dict[date, int] = defaultdict(int)
     for (day, effect), (_, weight) in _effects(
@@ -1056,7 +1056,7 @@ def survey_trends(
     for (day, answer_kind, score), (n, _) in _survey_answers(
         start=start,
         end=end,
-        customers=_filtered_customers(segment, owner),
+        customers=filtered_customers(segment, owner),
         keys=("day", "kind", "score"),
         granularity=granularity,
     ).items():
@@ -1174,7 +1174,7 @@ def loop_completion(
     (a purchase in the period that is not their first purchase ever). For everyone from
     the loop rollup, for a segment's or an owner's customers from the raw records.
     """
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     if customers is None:
         return _loop_from_rollup(start=start, end=end)
     return _loop_from_raw(start=start, end=end, customers=customers)

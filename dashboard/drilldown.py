@@ -9,7 +9,7 @@ customers". Every function applies the definition of the selector whose number i
 
 - the period is UTC days, `start` 00:00 to the day after `end` 00:00, end excluded;
 - `segment` / `owner` keep the segment's customers now / the owner's customers now
-  (`analytics.selectors._filtered_customers`);
+  (`analytics.selectors.filtered_customers`);
 - "the stage a customer stood in at a moment" is `analytics.rollups.stage_at_joins`.
 
 The queries read the raw records on their indexes — transitions, interactions and answers
@@ -43,8 +43,8 @@ from analytics.rollups import STAGE_AT, stage_at_joins
 from analytics.selectors import (
     NO_TEAM,
     UNSUBSCRIBE_METHODS,
-    _filtered_customers,
     _user_teams,
+    filtered_customers,
     loop_customers_sql,
 )
 from consent.models import ConsentEvent
@@ -218,7 +218,7 @@ def _restrict(
     events: QuerySet[Any], segment: Segment | None, owner: AbstractBaseUser | None
 ) -> QuerySet[Any]:
     """Only the events of the segment's / owner's customers now, as the selectors count."""
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     if customers is None:
         return events
     return events.filter(customer_id__in=customers.values("pk"))
@@ -228,7 +228,7 @@ def _restrict_sql(
     column: str, segment: Segment | None, owner: AbstractBaseUser | None
 ) -> tuple[str, list[Any]]:
     """The same restriction, as an SQL condition on `column` (for raw subqueries)."""
-    customers = _filtered_customers(segment, owner)
+    customers = filtered_customers(segment, owner)
     if customers is None:
         return "", []
     sql, params = customers.values("pk").query.sql_with_params()
@@ -351,7 +351,7 @@ def _standing_in(
     customers = customer_queryset().filter(
         Q(stage_id__in=ids, stage_entered_at__lt=until) | Q(pk__in=moved_since)
     )
-    restricted = _filtered_customers(segment, owner)
+    restricted = filtered_customers(segment, owner)
     if restricted is not None:
         customers = customers.filter(pk__in=restricted.values("pk"))
     return _by_name(customers)
@@ -848,7 +848,7 @@ def drill_loop(
     loop in it — referred someone or bought again — exactly as loop_completion counts them
     (the same SQL, `analytics.selectors.loop_customers_sql`)."""
     loop, params = loop_customers_sql(
-        start=start, end=end, customers=_filtered_customers(segment, owner)
+        start=start, end=end, customers=filtered_customers(segment, owner)
     )
     negate = "" if outcome == "completed" else "NOT"
     ids = RawSQL(  # noqa: S611 - our own SQL; values are bound
@@ -896,7 +896,7 @@ def drill_source(
     customers = customer_queryset().filter(_in_period("created_at", start, end), **{field: source})
     if phase:
         customers = customers.filter(stage__phase=phase)
-    restricted = _filtered_customers(segment, owner)
+    restricted = filtered_customers(segment, owner)
     if restricted is not None:
         customers = customers.filter(pk__in=restricted.values("pk"))
     noun = SOURCE_FIELDS[field]

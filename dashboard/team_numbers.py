@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
+from analytics.selectors import filtered_customers
 from customers.models import Customer
 from interactions.models import CaseState, Interaction, Purchase
 from interactions.selectors import TaskBuckets, interaction_queryset, task_buckets_for_user
@@ -48,23 +49,6 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
         datetime.combine(start, time.min, tzinfo=UTC),
         datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
     )
-
-
-def restricted_customers(
-    *, segment: Segment | None = None, owner: Any = None
-) -> QuerySet[Customer] | None:
-    """The customers a team page's numbers are restricted to (the segment's customers now,
-    the owner's customers now), or None for everyone — as `analytics.selectors` restricts."""
-    if segment is None and owner is None:
-        return None
-    customers = Customer.objects.all()
-    if segment is not None:
-        from segments.selectors import segment_customers
-
-        customers = customers.filter(pk__in=segment_customers(segment).order_by().values("pk"))
-    if owner is not None:
-        customers = customers.filter(owner_id=owner.pk)
-    return customers.order_by()
 
 
 def _within(rows: QuerySet[Any], customers: QuerySet[Customer] | None) -> QuerySet[Any]:
@@ -111,7 +95,7 @@ def source_conversion(
         raise ValueError(f"Unknown source field {field!r}.")
     since, until = period_bounds(start, end)
     customers = Customer.objects.filter(created_at__gte=since, created_at__lt=until)
-    restricted = restricted_customers(segment=segment, owner=owner)
+    restricted = filtered_customers(segment, owner)
     if restricted is not None:
         customers = customers.filter(pk__in=restricted.values("pk"))
     rows = (
@@ -204,7 +188,7 @@ class StageValue:
 def pipeline_value(*, owner: Any, segment: Segment | None = None) -> dict[int, list[StageValue]]:
     """{stage id: [value per currency]}: Σ `Purchase.amount` (lifetime) of the owner's
     customers, by the stage they stand in now. Currencies are never added together."""
-    purchases = _within(Purchase.objects.all(), restricted_customers(segment=segment, owner=owner))
+    purchases = _within(Purchase.objects.all(), filtered_customers(segment, owner))
     rows = (
         purchases.order_by()
         .values("customer__stage_id", "currency")

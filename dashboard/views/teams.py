@@ -23,6 +23,7 @@ from django.views import View
 from analytics.selectors import (
     acquisition_vs_retention_cost,
     campaign_performance,
+    filtered_customers,
     force_friction_by_stage,
     stage_counts_over_time,
 )
@@ -38,7 +39,6 @@ from dashboard.team_numbers import (
     leadform_submissions,
     open_cases,
     pipeline_value,
-    restricted_customers,
     segment_counts,
     source_conversion,
     survey_sends,
@@ -352,7 +352,7 @@ class SupportView(TeamPageView):
     def numbers(self) -> dict[str, Any]:
         f = self.filters
         now = timezone.now()
-        customers = restricted_customers(segment=f.segment, owner=f.owner)
+        customers = filtered_customers(f.segment, f.owner)
         cases, case_total = open_cases(customers=customers)
         detractors, detractor_total = detractors_to_call_back(
             start=f.start, end=f.end, customers=customers
