@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -43,6 +44,7 @@ from analytics.selectors import (
 )
 from dashboard import charts
 from dashboard.filters import DashboardFilters
+from dashboard.freshness import cache_seconds, changed_at, fresh_numbers, view_key
 from dashboard.links import campaign_links, drill_url
 from dashboard.mixins import FilteredPageMixin
 from stages.models import Direction, Phase, Stage
@@ -545,9 +547,18 @@ class HomeView(LoginRequiredMixin, PermissionRequiredMixin, FilteredPageMixin, V
     permission_required = "analytics.view_flywheel"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        numbers = home_numbers(self.filters, request.user)
+        user = request.user
+        campaigns = user.has_perm("campaigns.view_campaign")
+        numbers, computed_at = fresh_numbers(
+            view_key("home", self.filters.query(), campaigns),
+            lambda: home_numbers(self.filters, user),
+            not_before=changed_at(request),
+            refresh=request.GET.get("refresh") == "1",
+        )
         context = {
             **self.filter_context(),
+            "computed_at": datetime.fromtimestamp(computed_at, tz=UTC),
+            "cache_seconds": cache_seconds(),
             "wheel": wheel_view(numbers, self.filters),
             "trends": trends_view(numbers, self.filters),
             "matrix": matrix_view(numbers, self.filters),

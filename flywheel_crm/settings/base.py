@@ -57,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dashboard.freshness.DashboardFreshnessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -246,6 +247,9 @@ FLYWHEEL_WEBHOOK_TIMEOUT_SECONDS = env.float("FLYWHEEL_WEBHOOK_TIMEOUT_SECONDS",
 FLYWHEEL_WEBHOOK_MAX_RETRIES = env.int("FLYWHEEL_WEBHOOK_MAX_RETRIES", default=10)
 # Signs the automation engine's one-off calls; unset, it is derived from SECRET_KEY.
 FLYWHEEL_WEBHOOK_SECRET = env("FLYWHEEL_WEBHOOK_SECRET", default="")
+# The wheel's numbers are shared by everyone opening the same view for this many seconds, and
+# recomputed at once after a person's own change (dashboard/freshness.py); 0 turns this off.
+FLYWHEEL_DASHBOARD_CACHE_SECONDS = env.int("FLYWHEEL_DASHBOARD_CACHE_SECONDS", default=60)
 # The shared secret the email provider sends in X-Flywheel-Provider-Secret when it reports
 # deliveries, bounces and complaints to /t/provider/; unset, that endpoint refuses everything.
 FLYWHEEL_PROVIDER_WEBHOOK_SECRET = env("FLYWHEEL_PROVIDER_WEBHOOK_SECRET", default="")

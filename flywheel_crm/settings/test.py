@@ -26,3 +26,6 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Each test sees the numbers of its own data: the dashboard computes them on every request,
+# except in the tests of that cache (tests/dashboard/test_freshness.py), which turn it on.
+FLYWHEEL_DASHBOARD_CACHE_SECONDS = 0
