@@ -29,6 +29,20 @@ def _stage(null: bool = True) -> models.ForeignKey:
     )
 
 
+def _user() -> models.ForeignKey:
+    """The user a count belongs to (who logged it, whose task): kept, like the stage, without
+    a constraint, so that a rollup row never blocks deleting a user."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+
+
 class TransitionCounts(models.Model):
     """Stage moves of one UTC day from one stage to another in one direction.
 
@@ -88,15 +102,7 @@ class EffectCounts(models.Model):
 
     day = models.DateField()
     stage = _stage()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    user = _user()
     effect = models.CharField(max_length=16)
     interactions = models.BigIntegerField(default=0)
     weight = models.BigIntegerField(default=0)
@@ -136,15 +142,7 @@ class EffectMonthCounts(models.Model):
 
     month = models.DateField()
     stage = _stage()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    user = _user()
     effect = models.CharField(max_length=16)
     interactions = models.BigIntegerField(default=0)
     weight = models.BigIntegerField(default=0)
@@ -346,15 +344,7 @@ class OpenTaskCounts(models.Model):
     ("open past their due time now") is these minus the open tasks not yet due."""
 
     stage = _stage()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    user = _user()
     tasks = models.BigIntegerField(default=0)
 
     class Meta:
@@ -493,15 +483,7 @@ class OpenTaskDueCounts(models.Model):
 
     day = models.DateField()
     stage = _stage()
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    user = _user()
     tasks = models.BigIntegerField(default=0)
 
     class Meta:
