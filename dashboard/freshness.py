@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 CHANGED_AT = "dashboard_numbers_changed_at"  # session key: when this person last wrote
 KEY_PREFIX = "dashboard:numbers:v1:"
@@ -78,6 +79,7 @@ class DashboardFreshnessMiddleware:
         if (
             request.method in WRITES
             and response.status_code < 400
+            and request.path != reverse("login")  # logging in changes no number
             and getattr(request, "user", None) is not None
             and request.user.is_authenticated
             and hasattr(request, "session")

@@ -62,3 +62,12 @@ def test_your_own_change_shows_at_once(client, make_user, customer_factory):
     page = client.get(reverse("home"), {"owner": owner.pk}).content.decode()
     assert "Numbers as of" in page
     assert "Refresh now" in page
+
+
+def test_logging_in_is_not_a_change(client, make_user):
+    user = make_user("Marketer", username="just-logged-in")
+    client.post(reverse("login"), {"username": user.get_username(), "password": "pass-word-123"})
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert "dashboard_numbers_changed_at" not in client.session
+    client.post(reverse("logout"))
+    assert "dashboard_numbers_changed_at" not in client.session
