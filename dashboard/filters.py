@@ -16,12 +16,17 @@ from django.contrib.auth import get_user_model
 from django.http import QueryDict
 from django.utils import timezone
 
+from analytics.periods import (
+    DEFAULT_DAYS,
+    MAX_DAILY_BUCKETS,
+    date_error,
+    default_period,
+    period_error,
+)
 from analytics.selectors import GRANULARITIES
 from customers.forms import OwnerChoiceField
 from segments.models import Segment
 
-DEFAULT_DAYS = 30
-MAX_YEARS = 20
 DATE_INPUT = {"type": "date"}
 # Quick periods offered beside the date pickers: (days, label).
 PRESETS = ((7, "7 days"), (30, "30 days"), (90, "90 days"), (365, "12 months"))
@@ -118,18 +123,31 @@ class DashboardFilterForm(forms.Form):
             get_user_model().objects.filter(is_active=True).order_by("username")
         )
 
+    def clean_start(self) -> date | None:
+        return self._in_range("start")
+
+    def clean_end(self) -> date | None:
+        return self._in_range("end")
+
+    def _in_range(self, name: str) -> date | None:
+        value = self.cleaned_data.get(name)
+        error = date_error(value)
+        if error:
+            raise forms.ValidationError(error)
+        return value
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        end = data.get("end") or timezone.now().date()
-        start = data.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
         if "start" in self.errors or "end" in self.errors:
             return data
-        if start > end:
-            self.add_error("start", "The start must not be after the end.")
-        elif (end - start).days >= MAX_YEARS * 366:
-            self.add_error("start", f"A period may span at most {MAX_YEARS} years.")
-        elif data.get("granularity") == "day" and (end - start).days >= 1000:
-            self.add_error("granularity", "More than 1,000 days: choose weeks or months.")
+        start, end = default_period(data.get("start"), data.get("end"), today=_today())
+        error = period_error(start, end)
+        if error:
+            self.add_error("start", error)
+        elif data.get("granularity") == "day" and (end - start).days >= MAX_DAILY_BUCKETS:
+            self.add_error(
+                "granularity", f"More than {MAX_DAILY_BUCKETS:,} days: choose weeks or months."
+            )
         data["start"], data["end"] = start, end
         return data
 
@@ -139,10 +157,9 @@ class DashboardFilterForm(forms.Form):
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
         end = data.get("end") if "end" not in self.errors else None
         start = data.get("start") if "start" not in self.errors else None
-        end = end or timezone.now().date()
-        start = start or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end or (end - start).days >= MAX_YEARS * 366:
-            start = end - timedelta(days=DEFAULT_DAYS - 1)
+        start, end = default_period(start, end, today=_today())
+        if period_error(start, end):
+            start, end = default_period(None, end, today=_today())
         granularity = data.get("granularity") if "granularity" not in self.errors else None
         return DashboardFilters(
             start=start,
@@ -151,6 +168,10 @@ class DashboardFilterForm(forms.Form):
             segment=data.get("segment") if "segment" not in self.errors else None,
             owner=data.get("owner") if "owner" not in self.errors else None,
         )
+
+
+def _today() -> date:
+    return timezone.now().date()
 
 
 def read_filters(params: QueryDict) -> tuple[DashboardFilterForm, DashboardFilters]:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from rest_framework import serializers
 
+from analytics.periods import MAX_DAILY_BUCKETS, date_error, default_period, period_error
 from analytics.selectors import GRANULARITIES, buckets
 from segments.models import Segment
 from surveys.models import SurveyKind
-
-DEFAULT_DAYS = 30
-MAX_BUCKETS = 1000
-MAX_YEARS = 20
 
 
 class PeriodInputSerializer(serializers.Serializer):
@@ -24,15 +21,25 @@ class PeriodInputSerializer(serializers.Serializer):
     start = serializers.DateField(required=False)
     end = serializers.DateField(required=False)
 
+    def validate_start(self, value: date) -> date:
+        error = date_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
+    def validate_end(self, value: date) -> date:
+        error = date_error(value)
+        if error:
+            raise serializers.ValidationError(error)
+        return value
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        end = attrs.get("end") or timezone.now().date()
-        start = attrs.get("start") or end - timedelta(days=DEFAULT_DAYS - 1)
-        if start > end:
-            raise serializers.ValidationError({"start": ["The start must not be after the end."]})
-        if (end - start).days >= MAX_YEARS * 366:
-            raise serializers.ValidationError(
-                {"start": [f"A period may span at most {MAX_YEARS} years."]}
-            )
+        start, end = default_period(
+            attrs.get("start"), attrs.get("end"), today=timezone.now().date()
+        )
+        error = period_error(start, end)
+        if error:
+            raise serializers.ValidationError({"start": [error]})
         attrs["start"], attrs["end"] = start, end
         return attrs
 
@@ -54,9 +61,9 @@ class SeriesInputSerializer(FilteredInputSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
         count = len(buckets(start=attrs["start"], end=attrs["end"], granularity="day"))
-        if attrs["granularity"] == "day" and count > MAX_BUCKETS:
+        if attrs["granularity"] == "day" and count > MAX_DAILY_BUCKETS:
             raise serializers.ValidationError(
-                {"granularity": [f"More than {MAX_BUCKETS} days: ask for weeks or months."]}
+                {"granularity": [f"More than {MAX_DAILY_BUCKETS} days: ask for weeks or months."]}
             )
         return attrs
 

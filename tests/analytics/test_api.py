@@ -118,6 +118,8 @@ def test_the_transition_matrix_of_an_owner(api_as, marketer, sales_rep, customer
         ({"owner": "me"}, "owner"),
         ({"start": "2020-01-01", "end": "2026-01-01", "granularity": "day"}, "granularity"),
         ({"start": "1900-01-01", "end": "2026-01-01", "granularity": "month"}, "start"),
+        ({"end": "9999-12-31"}, "end"),  # a day past it would overflow
+        ({"start": "0001-01-01", "end": "0001-01-31"}, "start"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_even_for_csv(api_as, marketer, params, field):

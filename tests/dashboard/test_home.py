@@ -197,3 +197,15 @@ def test_every_table_downloads_as_csv_with_the_pages_filters(client, history, ma
         assert response.status_code == 200, link
         assert response["Content-Type"].startswith("text/csv"), link
         assert response.content.decode().splitlines()[0], link  # a header line at least
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"end": "9999-12-31"}, "end"), ({"start": "0001-01-01", "end": "0001-12-31"}, "start")],
+)
+def test_a_date_at_the_edge_of_the_calendar_is_a_form_error(client, make_user, params, field):
+    client.force_login(make_user("Marketer"))
+    response = client.get(reverse("home"), params)
+    assert response.status_code == 200
+    assert "Choose a date between 1900-01-01 and 2999-12-31." in response.content.decode()
+    assert field in response.context["filter_form"].errors
