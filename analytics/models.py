@@ -287,7 +287,11 @@ class StayDay(StayCounts):
         default_permissions = ()
         constraints = [
             models.UniqueConstraint(
-                fields=["day", "stage", "bucket"], name="stay_day_key", nulls_distinct=False
+                fields=["day", "stage", "bucket"],
+                name="stay_day_key",
+                nulls_distinct=False,
+                # Velocity sums a period's rows: read from the index alone.
+                include=["stays", "seconds"],
             )
         ]
 
@@ -434,7 +438,11 @@ class StayMonth(StayMonthCounts):
         default_permissions = ()
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "stage", "bucket"], name="stay_month_key", nulls_distinct=False
+                fields=["month", "stage", "bucket"],
+                name="stay_month_key",
+                nulls_distinct=False,
+                # Velocity sums a period's rows: read from the index alone.
+                include=["stays", "seconds"],
             )
         ]
 

@@ -22,7 +22,6 @@ a rollup of Delight entries, exits and loop events reduced to days
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -490,19 +489,6 @@ def _bucket_seconds(bucket: int) -> float:
     return 0.0 if bucket < 0 else STAY_BUCKET_BASE ** (bucket + 0.5)
 
 
-def _nearest_rank(histogram: list[tuple[int, int]], total: int, share: float) -> float | None:
-    """The `share` percentile (nearest rank) of a sorted [(bucket, stays)] histogram."""
-    if not total:
-        return None
-    rank = max(1, math.ceil(share * total))
-    seen = 0
-    for bucket, stays in histogram:
-        seen += stays
-        if seen >= rank:
-            return round(_bucket_seconds(bucket))
-    return None  # pragma: no cover - the ranks add up to the total
-
-
 @dataclass(frozen=True)
 class StageVelocity:
     """How long stays in a stage lasted, over the stays that ended in the period."""
@@ -515,19 +501,21 @@ class StageVelocity:
     mean_seconds: float | None
 
 
-def _stays(
+def _stays_sql(
     *, start: date, end: date, customers: QuerySet[Customer] | None
-) -> dict[tuple[Any, ...], list[int]]:
-    """{(stage_id, bucket): [stays, Σ seconds]} of the stays that ended in the period."""
-    keys, values = ("stage_id", "bucket"), ("stays", "seconds")
+) -> tuple[str, list[Any]]:
+    """A statement giving (stage_id, bucket, stays, seconds) per stage and duration bucket
+    of the stays that ended in the period, and its parameters: for everyone from the stay
+    rollups (whole months from `StayMonth`, the other days from `StayDay`), for some
+    customers from their chains of transitions."""
     if customers is None:
-        return _by_month(
+        return _by_month_sql(
             (StayDay, StayDelta),
             (StayMonth, StayMonthDelta),
             start=start,
             end=end,
-            keys=keys,
-            values=values,
+            keys=("stage_id", "bucket"),
+            values=("stays", "seconds"),
         )
     sql, extra = customers.values("pk").query.sql_with_params()
     query = f"""
@@ -542,10 +530,7 @@ def _stays(
         WHERE stage_id IS NOT NULL AND occurred_at >= %s
         GROUP BY 1, 2
     """  # noqa: S608 - sql is Django's compiled query; values are bound
-    with connection.cursor() as cursor:
-        cursor.execute(query, [*extra, _moment(end + timedelta(days=1)), _moment(start)])
-        rows = [dict(zip(keys + values, row, strict=True)) for row in cursor.fetchall()]
-    return _merge(rows, keys, values)
+    return query, [*extra, _moment(end + timedelta(days=1)), _moment(start)]
 
 
 def stage_velocity(
@@ -562,28 +547,44 @@ def stage_velocity(
     Percentiles are nearest-rank (the smallest duration at least that share of the stays
     lasted at most), read from the 2%-wide duration buckets of the stay rollup: within 1% of
     the exact value. The mean is exact to the second. Seconds, or empty without stays.
+
+    The database sums the histogram and walks it (a running total per stage, in exact
+    numeric arithmetic for the ranks), so one row per stage comes back, not the thousands
+    of (stage, bucket) rows of a busy period.
     """
-    histograms: dict[int | None, list[tuple[int, int]]] = defaultdict(list)
-    totals: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
-    stays = _stays(start=start, end=end, customers=filtered_customers(segment, owner))
-    for (stage_id, bucket), (n, seconds) in sorted(stays.items(), key=lambda item: item[0][1]):
-        histograms[stage_id].append((bucket, n))
-        totals[stage_id][0] += n
-        totals[stage_id][1] += seconds
+    histogram, params = _stays_sql(
+        start=start, end=end, customers=filtered_customers(segment, owner)
+    )
+    query = f"""
+        WITH histogram (stage_id, bucket, stays, seconds) AS ({histogram}),
+        walked AS (
+            SELECT stage_id, bucket, SUM(stays) OVER running AS seen,
+                   SUM(stays) OVER whole AS total, SUM(seconds) OVER whole AS seconds
+            FROM histogram WHERE stays <> 0
+            WINDOW whole AS (PARTITION BY stage_id), running AS (whole ORDER BY bucket)
+        )
+        SELECT stage_id, total, seconds,
+               MIN(bucket) FILTER (WHERE seen >= GREATEST(1, CEIL(0.5 * total))),
+               MIN(bucket) FILTER (WHERE seen >= GREATEST(1, CEIL(0.9 * total)))
+        FROM walked GROUP BY 1, 2, 3
+    """  # noqa: S608 - the histogram's own SQL; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        found = {row[0]: row[1:] for row in cursor.fetchall()}
     result = []
     for stage in _stages().values():
-        count, seconds = totals.get(stage.pk, [0, 0])
-        if stage.is_archived and not count:
+        stays, seconds, median, p90 = found.get(stage.pk, (0, 0, None, None))
+        if stage.is_archived and not stays:
             continue
-        histogram = histograms.get(stage.pk, [])
+        count = int(stays)
         result.append(
             StageVelocity(
                 stage.slug,
                 stage.phase,
                 count,
-                _nearest_rank(histogram, count, 0.5),
-                _nearest_rank(histogram, count, 0.9),
-                round(seconds / count) if count else None,
+                None if median is None else round(_bucket_seconds(median)),
+                None if p90 is None else round(_bucket_seconds(p90)),
+                round(int(seconds) / count) if count else None,
             )
         )
     return result
@@ -612,6 +613,50 @@ def _user_teams(user_ids: Iterable[int | None]) -> dict[int | None, str]:
     return teams
 
 
+def _by_month_sql(
+    days: tuple[type[models.Model], type[models.Model]],
+    months: tuple[type[models.Model], type[models.Model]],
+    *,
+    start: date,
+    end: date,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+) -> tuple[str, list[Any]]:
+    """The statement behind `_by_month` and its parameters: one row per key, Σ values."""
+    first_full = (
+        start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    )
+    after_end = end + timedelta(days=1)
+    last_full = after_end.replace(day=1)  # the month after the last whole month
+    # (table, its rows of the period): the days alone without a whole month, else the whole
+    # months, and the days before the first of them and after the last (each range its own
+    # scan, so that the index alone serves it).
+    if first_full >= last_full:
+        ranges = [("day", start, after_end)]
+    else:
+        ranges = [("month", first_full, last_full)]
+        if start < first_full:
+            ranges.append(("day", start, first_full))
+        if last_full < after_end:
+            ranges.append(("day", last_full, after_end))
+    parts: list[tuple[str, str]] = []
+    params: list[Any] = []
+    for column, since, until in ranges:
+        for model in days if column == "day" else months:
+            parts.append((model._meta.db_table, f"{column} >= %s AND {column} < %s"))
+            params += [since, until]
+    columns = ", ".join(keys + values)
+    sums = ", ".join(f"SUM({value})" for value in values)
+    group = ", ".join(str(position) for position in range(1, len(keys) + 1))
+    query = f"""
+        SELECT {", ".join(keys)}, {sums} FROM (
+            {" UNION ALL ".join(f"SELECT {columns} FROM {t} WHERE {w}" for t, w in parts)}
+        ) AS x
+        GROUP BY {group}
+    """  # noqa: S608 - names are the models' own; values are bound
+    return query, params
+
+
 def _by_month(
     days: tuple[type[models.Model], type[models.Model]],
     months: tuple[type[models.Model], type[models.Model]],
@@ -623,35 +668,9 @@ def _by_month(
 ) -> dict[tuple[Any, ...], list[int]]:
     """A rollup kept per day and per month, for a period: its whole calendar months from
     the monthly one, the days of its partial months from the daily one (a year reads 12
-    monthly rows per key instead of 365 daily ones)."""
-    first_full = (
-        start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    )
-    after_end = end + timedelta(days=1)
-    last_full = after_end.replace(day=1)  # the month after the last whole month
-    if first_full >= last_full:
-        return _rollup(*days, keys=keys, values=values, day__gte=start, day__lte=end)
-    # One statement (one snapshot), grouped by the database: the whole months, and the
-    # days before the first of them and after the last.
-    columns = ", ".join(keys + values)
-    sums = ", ".join(f"SUM({value})" for value in values)
-    group = ", ".join(str(position) for position in range(1, len(keys) + 1))
-    month_where = "month >= %s AND month < %s"
-    day_where = "(day >= %s AND day < %s) OR (day >= %s AND day <= %s)"
-    parts = [
-        (model._meta.db_table, where)
-        for pair, where in ((months, month_where), (days, day_where))
-        for model in pair
-    ]
-    query = f"""
-        SELECT {", ".join(keys)}, {sums} FROM (
-            {" UNION ALL ".join(f"SELECT {columns} FROM {t} WHERE {w}" for t, w in parts)}
-        ) AS x
-        GROUP BY {group}
-    """  # noqa: S608 - names are the models' own; values are bound
-    month_params = [first_full, last_full]
-    day_params = [start, first_full, last_full, end]
-    params = month_params * 2 + day_params * 2
+    monthly rows per key instead of 365 daily ones). One statement (one snapshot), grouped
+    by the database."""
+    query, params = _by_month_sql(days, months, start=start, end=end, keys=keys, values=values)
     width = len(keys)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
