@@ -12,9 +12,11 @@ numbers into what the template draws, each number with its drill-down link
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -43,6 +45,7 @@ from analytics.selectors import (
     transition_matrix,
 )
 from dashboard import charts
+from dashboard.concurrent import gather
 from dashboard.filters import DashboardFilters
 from dashboard.freshness import cache_seconds, changed_at, fresh_numbers, view_key
 from dashboard.links import campaign_links, drill_url
@@ -83,26 +86,27 @@ class HomeNumbers:
 
 
 def home_numbers(filters: DashboardFilters, user: Any) -> HomeNumbers:
-    """Call each selector once for the filters; the page derives everything else from these
-    results (campaigns only for users who may see them; they are not filtered by segment or
-    owner, as campaigns reach whoever their audience was)."""
+    """Call each selector once for the filters, side by side (`dashboard.concurrent`); the
+    page derives everything else from these results (campaigns only for users who may see
+    them; they are not filtered by segment or owner, as campaigns reach whoever their
+    audience was)."""
     period = filters.selector_kwargs()
     series = {**period, "granularity": filters.granularity}
-    campaigns = None
+    calls: dict[str, Callable[[], Any]] = {
+        "stages": lambda: list(Stage.objects.order_by("position", "pk")),
+        "phase_counts": partial(phase_counts_over_time, **series),
+        "momentum": partial(momentum_over_time, **series),
+        "transitions": partial(transition_matrix, **period),
+        "conversion": partial(phase_conversion, **period),
+        "velocity": partial(stage_velocity, **period),
+        "force_friction": partial(force_friction_by_stage, **period),
+        "surveys": partial(survey_trends, **series),
+        "loop": partial(loop_completion, **period),
+    }
     if user.has_perm("campaigns.view_campaign"):
-        campaigns = campaign_performance(start=filters.start, end=filters.end)
-    return HomeNumbers(
-        stages=list(Stage.objects.order_by("position", "pk")),
-        phase_counts=phase_counts_over_time(**series),
-        momentum=momentum_over_time(**series),
-        transitions=transition_matrix(**period),
-        conversion=phase_conversion(**period),
-        velocity=stage_velocity(**period),
-        force_friction=force_friction_by_stage(**period),
-        surveys=survey_trends(**series),
-        loop=loop_completion(**period),
-        campaigns=campaigns,
-    )
+        calls["campaigns"] = partial(campaign_performance, start=filters.start, end=filters.end)
+    numbers = gather(calls)
+    return HomeNumbers(**{"campaigns": None, **numbers})
 
 
 # --- wording ------------------------------------------------------------------------------------

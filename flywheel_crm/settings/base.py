@@ -250,6 +250,9 @@ FLYWHEEL_WEBHOOK_SECRET = env("FLYWHEEL_WEBHOOK_SECRET", default="")
 # The wheel's numbers are shared by everyone opening the same view for this many seconds, and
 # recomputed at once after a person's own change (dashboard/freshness.py); 0 turns this off.
 FLYWHEEL_DASHBOARD_CACHE_SECONDS = env.int("FLYWHEEL_DASHBOARD_CACHE_SECONDS", default=60)
+# A dashboard page reads its selectors side by side on this many threads per process, each
+# with its own database connection (dashboard/concurrent.py); 1 reads them one by one.
+FLYWHEEL_DASHBOARD_THREADS = env.int("FLYWHEEL_DASHBOARD_THREADS", default=3)
 # The shared secret the email provider sends in X-Flywheel-Provider-Secret when it reports
 # deliveries, bounces and complaints to /t/provider/; unset, that endpoint refuses everything.
 FLYWHEEL_PROVIDER_WEBHOOK_SECRET = env("FLYWHEEL_PROVIDER_WEBHOOK_SECRET", default="")

@@ -29,3 +29,7 @@ STORAGES = {
 # Each test sees the numbers of its own data: the dashboard computes them on every request,
 # except in the tests of that cache (tests/dashboard/test_freshness.py), which turn it on.
 FLYWHEEL_DASHBOARD_CACHE_SECONDS = 0
+# Connections close after each use, so that none is left open (by the threads that read a
+# dashboard page's numbers side by side, dashboard/concurrent.py) when the test database is
+# dropped at the end of the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
