@@ -97,12 +97,13 @@ def bucket_of(day: date, granularity: str) -> date:
 def buckets(*, start: date, end: date, granularity: str) -> list[date]:
     """Every bucket of the period, in order (the first may begin before `start`)."""
     result: list[date] = []
-    day = start
-    while day <= end:
-        bucket = bucket_of(day, granularity)
-        if not result or result[-1] != bucket:
-            result.append(bucket)
-        day += timedelta(days=1)
+    bucket = bucket_of(start, granularity)
+    while bucket <= end:
+        result.append(bucket)
+        if granularity == "month":
+            bucket = _next_month(bucket)
+        else:
+            bucket += timedelta(days=7 if granularity == "week" else 1)
     return result
 
 
@@ -168,7 +169,7 @@ def _rollup(
     conditions = [_DAY_FILTERS[name] for name in filters] or ["TRUE"]
     where = " AND ".join(conditions)
     columns = ", ".join(keys + values)
-    sums = ", ".join(f"SUM({value})" for value in values)
+    sums = ", ".join(f"SUM({value})::bigint" for value in values)  # ints, not Decimals
     day = "day" if granularity == "day" else f"date_trunc('{granularity}', day)::date"
     selected = ", ".join(day if key == "day" else key for key in keys)
     group = ", ".join(str(position) for position in range(1, len(keys) + 1))
@@ -613,6 +614,36 @@ def _user_teams(user_ids: Iterable[int | None]) -> dict[int | None, str]:
     return teams
 
 
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _month_plan(start: date, end: date) -> tuple[date, date]:
+    """The calendar months [first, after) a period reads from a monthly rollup (first ≥
+    after: none), chosen to read the fewest daily rows besides: the days of the period
+    outside those months are added, the days of those months outside the period taken away.
+
+    A month at either edge is read whole when fewer of its days lie outside the period than
+    inside: a period ending today reads this month whole, less its days after today (none),
+    instead of every day of it so far.
+    """
+    after_end = end + timedelta(days=1)
+    days = (after_end - start).days
+
+    def cost(first: date, after: date) -> int:
+        if first >= after:
+            return days
+        inside = (min(after, after_end) - max(first, start)).days
+        return days + (after - first).days - 2 * max(inside, 0)
+
+    plans = [
+        (first, after)
+        for first in (start.replace(day=1), _next_month(start))
+        for after in (end.replace(day=1), _next_month(end))
+    ]
+    return min(plans, key=lambda plan: (cost(*plan), plan[0] >= plan[1]))
+
+
 def _by_month_sql(
     days: tuple[type[models.Model], type[models.Model]],
     months: tuple[type[models.Model], type[models.Model]],
@@ -622,36 +653,40 @@ def _by_month_sql(
     keys: tuple[str, ...],
     values: tuple[str, ...],
 ) -> tuple[str, list[Any]]:
-    """The statement behind `_by_month` and its parameters: one row per key, Σ values."""
-    first_full = (
-        start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-    )
+    """The statement behind `_by_month` and its parameters: one row per key, Σ values over
+    the months of `_month_plan`, plus the period's days outside them, minus their days
+    outside the period (each range its own scan, so that the index alone serves it)."""
     after_end = end + timedelta(days=1)
-    last_full = after_end.replace(day=1)  # the month after the last whole month
-    # (table, its rows of the period): the days alone without a whole month, else the whole
-    # months, and the days before the first of them and after the last (each range its own
-    # scan, so that the index alone serves it).
-    if first_full >= last_full:
-        ranges = [("day", start, after_end)]
+    first, after = _month_plan(start, end)
+    if first >= after:
+        ranges = [(1, "day", start, after_end)]
     else:
-        ranges = [("month", first_full, last_full)]
-        if start < first_full:
-            ranges.append(("day", start, first_full))
-        if last_full < after_end:
-            ranges.append(("day", last_full, after_end))
-    parts: list[tuple[str, str]] = []
+        ranges = [(1, "month", first, after)]
+        for sign, since, until in (
+            (1, start, min(first, after_end)),
+            (1, max(after, start), after_end),
+            (-1, first, min(start, after)),
+            (-1, max(after_end, first), after),
+        ):
+            if since < until:
+                ranges.append((sign, "day", since, until))
+    parts: list[str] = []
     params: list[Any] = []
-    for column, since, until in ranges:
+    for sign, column, since, until in ranges:
+        signed = ", ".join(value if sign > 0 else f"-{value}" for value in values)
         for model in days if column == "day" else months:
-            parts.append((model._meta.db_table, f"{column} >= %s AND {column} < %s"))
+            table = model._meta.db_table
+            parts.append(
+                f"SELECT {', '.join(keys)}, {signed} FROM {table} "  # noqa: S608 - our names
+                f"WHERE {column} >= %s AND {column} < %s"
+            )
             params += [since, until]
-    columns = ", ".join(keys + values)
-    sums = ", ".join(f"SUM({value})" for value in values)
+    sums = ", ".join(f"SUM({value})::bigint" for value in values)  # ints, not Decimals
     group = ", ".join(str(position) for position in range(1, len(keys) + 1))
     query = f"""
         SELECT {", ".join(keys)}, {sums} FROM (
-            {" UNION ALL ".join(f"SELECT {columns} FROM {t} WHERE {w}" for t, w in parts)}
-        ) AS x
+            {" UNION ALL ".join(parts)}
+        ) AS x ({", ".join(keys + values)})
         GROUP BY {group}
     """  # noqa: S608 - names are the models' own; values are bound
     return query, params

@@ -348,9 +348,15 @@ def test_rollups_and_raw_records_give_the_same_numbers(random_history, seed):
     everyone = segment_create(name="Everyone", definition={"op": "and", "rules": []})
     this_month = TODAY.replace(day=1)
     two_months_ago = (this_month - timedelta(days=40)).replace(day=1)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
     periods = [
         {"start": ago(100), "end": TODAY},  # partial months at both ends
         {"start": two_months_ago, "end": this_month - timedelta(days=1)},  # whole months
+        # Months read whole less the days outside the period: the end's month, the start's.
+        {"start": two_months_ago + timedelta(days=20), "end": last_month + timedelta(days=25)},
+        {"start": two_months_ago + timedelta(days=2), "end": last_month + timedelta(days=3)},
+        {"start": last_month + timedelta(days=10), "end": last_month + timedelta(days=12)},
+        {"start": ago(30), "end": TODAY},  # the default period
     ]
 
     cases: list[tuple[Callable[..., Any], dict[str, Any]]] = [
@@ -465,3 +471,24 @@ def test_costs_and_campaign_performance_come_from_the_campaign_numbers(customer_
     assert costs[0].cost_per_new_customer == Decimal("120.00")
     assert [(p.name, p.cost, p.sent) for p in performance] == [("Autumn", Decimal("120.00"), 0)]
     assert selectors.campaign_performance(start=ago(9), end=ago(2)) == []
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "plan"),
+    [
+        # A period ending on the 29th of 30 days reads its month whole, less the 30th.
+        (date(2026, 10, 31), date(2026, 11, 29), (date(2026, 11, 1), date(2026, 12, 1))),
+        # Whole months are read whole.
+        (date(2026, 1, 1), date(2026, 3, 31), (date(2026, 1, 1), date(2026, 4, 1))),
+        # A few days in a month's middle are read as days (no month).
+        (date(2026, 5, 10), date(2026, 5, 12), None),
+        # A year from the 30th: its first day alone, then twelve months.
+        (date(2025, 11, 30), date(2026, 11, 29), (date(2025, 12, 1), date(2026, 12, 1))),
+    ],
+)
+def test_a_period_reads_whole_months_where_that_reads_the_fewest_days(start, end, plan):
+    first, after = selectors._month_plan(start, end)
+    if plan is None:
+        assert first >= after
+    else:
+        assert (first, after) == plan
