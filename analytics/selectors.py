@@ -275,7 +275,35 @@ def stage_counts_over_time(
     transitions ends in their current stage, so at the end of today it is the count now).
     """
     customers = filtered_customers(segment, owner)
-    stages = _stages()
+    return _stage_counts(
+        start=start,
+        end=end,
+        granularity=granularity,
+        customers=customers,
+        stages=_stages(),
+        moves=_bucket_moves(start=start, end=end, granularity=granularity, customers=customers),
+    )
+
+
+def _bucket_moves(
+    *, start: date, end: date, granularity: str, customers: QuerySet[Customer] | None
+) -> dict[tuple[Any, ...], list[int]]:
+    """{(bucket, from_stage_id, to_stage_id): [moves]} of the period."""
+    return _transitions(
+        start=start, end=end, customers=customers, keys=("day", *FROM_TO), granularity=granularity
+    )
+
+
+def _stage_counts(
+    *,
+    start: date,
+    end: date,
+    granularity: str,
+    customers: QuerySet[Customer] | None,
+    stages: dict[int, Stage],
+    moves: dict[tuple[Any, ...], list[int]],
+) -> list[StageCount]:
+    """`stage_counts_over_time`, given the stages and the period's `_bucket_moves`."""
     balance: dict[int, int] = defaultdict(int)
     for (from_id, to_id), (n,) in _transitions(
         start=None, end=start - timedelta(days=1), customers=customers, keys=FROM_TO
@@ -285,9 +313,7 @@ def stage_counts_over_time(
             balance[from_id] -= n
     entries: dict[tuple[date, int], int] = defaultdict(int)
     exits: dict[tuple[date, int], int] = defaultdict(int)
-    for (day, from_id, to_id), (n,) in _transitions(
-        start=start, end=end, customers=customers, keys=("day", *FROM_TO), granularity=granularity
-    ).items():
+    for (day, from_id, to_id), (n,) in moves.items():
         bucket = bucket_of(day, granularity)
         entries[(bucket, to_id)] += n
         if from_id is not None:
@@ -329,16 +355,20 @@ def phase_counts_over_time(
     neither); a stage's phase is its phase now."""
     customers = filtered_customers(segment, owner)
     stages = _stages()
+    moves = _bucket_moves(start=start, end=end, granularity=granularity, customers=customers)
     counts: dict[tuple[date, str], int] = defaultdict(int)
-    for row in stage_counts_over_time(
-        start=start, end=end, granularity=granularity, segment=segment, owner=owner
+    for row in _stage_counts(
+        start=start,
+        end=end,
+        granularity=granularity,
+        customers=customers,
+        stages=stages,
+        moves=moves,
     ):
         counts[(row.bucket, row.phase)] += row.customers
     entries: dict[tuple[date, str], int] = defaultdict(int)
     exits: dict[tuple[date, str], int] = defaultdict(int)
-    for (day, from_id, to_id), (n,) in _transitions(
-        start=start, end=end, customers=customers, keys=("day", *FROM_TO), granularity=granularity
-    ).items():
+    for (day, from_id, to_id), (n,) in moves.items():
         to_phase = stages[to_id].phase
         from_phase = stages[from_id].phase if from_id is not None else None
         if from_phase == to_phase:
@@ -824,19 +854,26 @@ def _survey_answers(
 
 
 def _unsubscribes(
-    *, start: date, end: date, customers: QuerySet[Customer] | None
-) -> dict[tuple[date, int | None], int]:
-    """{(day, stage_id): unsubscribes}: consent withdrawn by the person's own unsubscribe
-    click, counted against the stage they stood in then (for everyone from the unsubscribe
-    rollup, for some customers from the raw records)."""
+    *,
+    start: date,
+    end: date,
+    customers: QuerySet[Customer] | None,
+    keys: tuple[str, ...],
+    granularity: str = "day",
+) -> dict[tuple[Any, ...], int]:
+    """{key: unsubscribes}, `keys` among day (the first of its bucket) and stage_id:
+    consent withdrawn by the person's own unsubscribe click, counted against the stage they
+    stood in then (for everyone from the unsubscribe rollup, for some customers from the raw
+    records)."""
     if customers is None:
         return {
             key: n
             for key, (n,) in _rollup(
                 UnsubscribeDay,
                 UnsubscribeDelta,
-                keys=("day", "stage_id"),
+                keys=keys,
                 values=("unsubscribes",),
+                granularity=granularity,
                 day__gte=start,
                 day__lte=end,
             ).items()
@@ -860,9 +897,13 @@ def _unsubscribes(
           AND e.occurred_at >= %s AND e.occurred_at < %s {restrict}
         GROUP BY 1, 2
     """  # noqa: S608 - table and column names are our constants; values are bound
+    result: dict[tuple[Any, ...], int] = defaultdict(int)
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return {(day, stage_id): n for day, stage_id, n in cursor.fetchall()}
+        for day, stage_id, n in cursor.fetchall():
+            found = {"day": bucket_of(day, granularity), "stage_id": stage_id}
+            result[tuple(found[key] for key in keys)] += n
+    return dict(result)
 
 
 def _overdue_tasks(
@@ -972,7 +1013,9 @@ def force_friction_by_stage(
     ).items():
         if direction == Direction.BACKWARD:
             cells[(from_id, NO_TEAM)]["backward_moves"] += n
-    for (_, stage_id), n in _unsubscribes(start=start, end=end, customers=customers).items():
+    for (stage_id,), n in _unsubscribes(
+        start=start, end=end, customers=customers, keys=("stage_id",)
+    ).items():
         cells[(stage_id, NO_TEAM)]["unsubscribes"] += n
     overdue_rows = _overdue_tasks(now=now or timezone.now(), customers=customers)
     assignee_teams = _user_teams(user_id for _, user_id in overdue_rows)
@@ -1067,8 +1110,10 @@ def momentum_over_time(
     ).items():
         if direction == Direction.BACKWARD:
             friction[bucket_of(day, granularity)] += n
-    for (day, _), n in _unsubscribes(start=start, end=end, customers=customers).items():
-        friction[bucket_of(day, granularity)] += n
+    for (bucket,), n in _unsubscribes(
+        start=start, end=end, customers=customers, keys=("day",), granularity=granularity
+    ).items():
+        friction[bucket] += n
     return [
         MomentumPoint(bucket, force[bucket], friction[bucket], force[bucket] - friction[bucket])
         for bucket in buckets(start=start, end=end, granularity=granularity)
@@ -1258,31 +1303,38 @@ def _loop_from_rollup(*, start: date, end: date) -> LoopCompletion:
     statement: sums over the period's days, whatever the number of records (the keys and
     why these sums count distinct customers: `analytics.rollups.loop_keys_sql`)."""
     first = "(prev_day IS NULL OR prev_day < %(s)s)"
-    event = f"day >= %(s)s AND day <= %(e)s AND {first}"
-    during = f"{event} AND (last_delight >= %(s)s OR next_entry <= %(e)s)"
-    wanted = f"""
-        kind IN ('enter', 'exit') AND day <= %(e)s
-        OR kind IN ('referred', 'bought', 'closed') AND {event}
-    """
-    query = f"""
-        SELECT
-            COALESCE(SUM(customers) FILTER (WHERE kind = 'enter' AND day < %(s)s), 0)
-            - COALESCE(SUM(customers) FILTER (WHERE kind = 'exit' AND day < %(s)s), 0)
-            + COALESCE(SUM(customers) FILTER (WHERE kind = 'enter' AND {event}), 0),
-            COALESCE(SUM(customers) FILTER (WHERE kind = 'referred' AND {during}), 0),
-            COALESCE(SUM(customers) FILTER (WHERE kind = 'bought' AND {during}), 0),
-            COALESCE(SUM(customers) FILTER (WHERE kind = 'closed' AND {during}), 0)
-        FROM (
-            SELECT kind, day, prev_day, last_delight, next_entry, customers
-            FROM analytics_loopday WHERE {wanted}
+    columns = "kind, day, prev_day, last_delight, next_entry, customers"
+
+    def rows(where: str) -> str:
+        return f"""(
+            SELECT {columns} FROM analytics_loopday WHERE {where}
             UNION ALL
-            SELECT kind, day, prev_day, last_delight, next_entry, customers
-            FROM analytics_loopdelta WHERE {wanted}
-        ) AS x
-    """  # noqa: S608 - only our own conditions are interpolated; values are bound
+            SELECT {columns} FROM analytics_loopdelta WHERE {where}
+        ) AS x"""  # noqa: S608 - only our own names and conditions; values are bound
+
+    # Two scans in one statement (one snapshot): the few Delight entries and exits up to
+    # the end, and the period's loop events, filtered once and summed per kind (cheaper
+    # than testing every condition of every kind on every row).
+    spans = rows("kind IN ('enter', 'exit') AND day <= %(e)s")
+    events = rows(
+        f"""kind IN ('referred', 'bought', 'closed') AND day >= %(s)s AND day <= %(e)s
+            AND {first} AND (last_delight >= %(s)s OR next_entry <= %(e)s)"""
+    )
+    query = f"""
+        SELECT 'delight', COALESCE(SUM(CASE
+            WHEN day < %(s)s THEN CASE WHEN kind = 'enter' THEN customers ELSE -customers END
+            WHEN kind = 'enter' AND {first} THEN customers
+            ELSE 0 END), 0)::bigint
+        FROM {spans}
+        UNION ALL
+        SELECT kind, SUM(customers)::bigint FROM {events} GROUP BY kind
+    """  # noqa: S608 - only our own names and conditions; values are bound
     with connection.cursor() as cursor:
         cursor.execute(query, {"s": start, "e": end})
-        total, referred, bought, closed = (int(v) for v in cursor.fetchone())
+        found = dict(cursor.fetchall())
+    total, referred, bought, closed = (
+        int(found.get(kind) or 0) for kind in ("delight", "referred", "bought", "closed")
+    )
     return LoopCompletion(
         total, referred, bought, closed, round(closed / total, 4) if total else None
     )
