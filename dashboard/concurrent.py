@@ -7,7 +7,11 @@ costs little more than the slowest (the GIL is released while a thread waits on 
 
 The threads are a small pool shared by the process (`FLYWHEEL_DASHBOARD_THREADS`, 3 by
 default; 0 or 1 runs everything in the calling thread). Each thread keeps its connection
-between pages, under the same `CONN_MAX_AGE` and health checks as a request's.
+between pages, under the same `CONN_MAX_AGE` and health checks as a request's. Their
+connections run each query on one core (`max_parallel_workers_per_gather = 0`): the pool
+already spreads the page's queries over the cores, and a query that also starts parallel
+workers competes with its siblings for them (measured at a million customers on 2 cores:
+the year's wheel 89 ms at the median instead of 99).
 
 Two cases run in the calling thread instead, on its own connection:
 - inside a transaction (`atomic`): the caller's uncommitted writes, and its snapshot, are
@@ -28,9 +32,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.backends.signals import connection_created
+
+THREAD_PREFIX = "dashboard"
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+
+
+def _one_core_per_query(sender: Any, connection: Any, **kwargs: Any) -> None:
+    """A new connection of a pool thread: no parallel workers for its queries."""
+    if threading.current_thread().name.startswith(THREAD_PREFIX):
+        with connection.cursor() as cursor:
+            cursor.execute("SET max_parallel_workers_per_gather = 0")
 
 
 def threads() -> int:
@@ -41,7 +55,8 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix="dashboard")
+            connection_created.connect(_one_core_per_query, dispatch_uid=THREAD_PREFIX)
+            _pool = ThreadPoolExecutor(max_workers=threads(), thread_name_prefix=THREAD_PREFIX)
         return _pool
 
 

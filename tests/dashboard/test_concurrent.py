@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -69,6 +70,14 @@ def test_calls_run_on_other_threads_and_a_failure_reaches_the_caller(settings):
     names = gather({"a": lambda: threading.current_thread().name, "b": lambda: 2})
     assert names["a"].startswith("dashboard")
     assert names["b"] == 2
+
+    def workers() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_parallel_workers_per_gather")
+            return cursor.fetchone()[0]
+
+    # The pool spreads the queries over the cores; each of them keeps to one.
+    assert gather({"a": workers, "b": workers}) == {"a": "0", "b": "0"}
 
     def broken() -> None:
         raise ValueError("selector failed")
