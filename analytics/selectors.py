@@ -356,6 +356,7 @@ def phase_counts_over_time(
     customers = filtered_customers(segment, owner)
     stages = _stages()
     moves = _bucket_moves(start=start, end=end, granularity=granularity, customers=customers)
+    phases = tuple(Phase.values)
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for row in _stage_counts(
         start=start,
@@ -382,7 +383,7 @@ def phase_counts_over_time(
             bucket, phase, counts[(bucket, phase)], entries[(bucket, phase)], exits[(bucket, phase)]
         )
         for bucket in buckets(start=start, end=end, granularity=granularity)
-        for phase in Phase.values
+        for phase in phases
     ]
 
 

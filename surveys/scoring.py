@@ -37,6 +37,9 @@ class Category(models.TextChoices):
     DETRACTOR = "detractor", "Detractor"
 
 
+CATEGORIES = tuple(Category.values)  # built once: Django rebuilds `.values` on every read
+
+
 @dataclass(frozen=True)
 class Scale:
     """The scores a kind accepts, and the lowest score of a promoter and of a passive."""
@@ -129,7 +132,7 @@ def score_summary(kind: str, counts: Mapping[int, int]) -> ScoreSummary:
     one decimal (half up).
     """
     scale = scale_of(kind)
-    by_category = dict.fromkeys(Category.values, 0)
+    by_category = dict.fromkeys(CATEGORIES, 0)
     total = 0
     points = 0
     for value, count in counts.items():
