@@ -732,10 +732,10 @@ def _by_month(
     keys: tuple[str, ...],
     values: tuple[str, ...],
 ) -> dict[tuple[Any, ...], list[int]]:
-    """A rollup kept per day and per month, for a period: its whole calendar months from
-    the monthly one, the days of its partial months from the daily one (a year reads 12
-    monthly rows per key instead of 365 daily ones). One statement (one snapshot), grouped
-    by the database."""
+    """A rollup kept per day and per month, for a period: the months `_month_plan` picks
+    from the monthly one, the days that correct them from the daily one (a year reads 12 or
+    13 monthly rows per key and a few days, not 365 daily rows). One statement (one
+    snapshot), grouped by the database."""
     query, params = _by_month_sql(days, months, start=start, end=end, keys=keys, values=values)
     width = len(keys)
     with connection.cursor() as cursor:
