@@ -150,6 +150,18 @@ _DAY_FILTERS = {
 }
 
 
+def _sums_by_key(query: str, params: list[Any], *, width: int) -> dict[tuple[Any, ...], list[int]]:
+    """Run a grouped statement whose first `width` columns are the key and the rest sums:
+    {key: [sums]}, keys whose sums are all zero left out."""
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return {
+            tuple(row[:width]): [int(v or 0) for v in row[width:]]
+            for row in cursor.fetchall()
+            if any(row[width:])
+        }
+
+
 def _rollup(
     rollup: type[models.Model],
     delta: type[models.Model],
@@ -181,15 +193,7 @@ def _rollup(
         ) AS x
         GROUP BY {group}
     """  # noqa: S608 - names are the models' own; values are bound
-    params = list(filters.values()) * 2
-    width = len(keys)
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return {
-            tuple(row[:width]): [int(v or 0) for v in row[width:]]
-            for row in cursor.fetchall()
-            if any(row[width:])
-        }
+    return _sums_by_key(query, list(filters.values()) * 2, width=len(keys))
 
 
 def _day_filter(start: date | None, end: date | None) -> dict[str, date]:
@@ -737,14 +741,7 @@ def _by_month(
     13 monthly rows per key and a few days, not 365 daily rows). One statement (one
     snapshot), grouped by the database."""
     query, params = _by_month_sql(days, months, start=start, end=end, keys=keys, values=values)
-    width = len(keys)
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return {
-            tuple(row[:width]): [int(v or 0) for v in row[width:]]
-            for row in cursor.fetchall()
-            if any(row[width:])
-        }
+    return _sums_by_key(query, params, width=len(keys))
 
 
 def _effects_by_month(
