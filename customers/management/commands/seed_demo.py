@@ -60,6 +60,7 @@ EVALUATION = "evaluation"
 PURCHASE = "purchase"
 POST_PURCHASE = "post_purchase"
 ADVOCACY = "advocacy"
+DELIGHT_STAGES = (POST_PURCHASE, ADVOCACY)
 STAGE_SLUGS = (AWARENESS, EVALUATION, PURCHASE, POST_PURCHASE, ADVOCACY)
 DELIGHT_SLUGS = (POST_PURCHASE, ADVOCACY)
 
@@ -341,6 +342,15 @@ class PlannedCustomer:
             return self.created_at
         return next((m.occurred_at for m in self.moves if m.to_stage in wanted), None)
 
+    def stage_at(self, moment: datetime) -> str:
+        """The stage the customer stands in at `moment` (moves at `moment` included)."""
+        stage = self.entry_stage
+        for move in self.moves:
+            if move.occurred_at > moment:
+                break
+            stage = move.to_stage
+        return stage
+
 
 def demo_email(*, first_name: str, last_name: str, number: int) -> str:
     """`firstname.lastname.N@demo.flywheel.example`, lower-case ASCII."""
@@ -509,12 +519,13 @@ def plan_demo_customers(*, count: int, seed: int, now: datetime) -> list[Planned
     Deterministic: the same seed, count and `now` give the same plan, and customer number N
     gets the same name and email whatever `count` is (each customer draws from its own
     generator), so runs with different counts recognise each other's customers.
-    Referrals point only at earlier customers who had reached a Delight stage by then.
+    Referrals point only at earlier customers who had reached Advocacy and still stood in
+    a Delight stage when the referred customer arrived.
     """
     companies = _company_pool(seed)
     created = _creation_times(count=count, seed=seed, now=now)
     plans: list[PlannedCustomer] = []
-    advocates: list[tuple[datetime, str]] = []  # (delighted since, email), for referrals
+    advocates: list[tuple[datetime, PlannedCustomer]] = []  # (in Advocacy since, whom)
     for index, created_at in enumerate(created):
         number = index + 1
         rng = random.Random(f"{seed}:customer:{number}")
@@ -522,7 +533,13 @@ def plan_demo_customers(*, count: int, seed: int, now: datetime) -> list[Planned
         source = _weighted(rng, [(name, share) for name, (share, _) in SOURCES.items()])
         referrer_email = None
         if source == "referral":
-            eligible = [email for since, email in advocates if since < created_at]
+            # Still in Delight when the new customer arrives: an advocate who has since
+            # gone round the wheel again refers nobody from Engage.
+            eligible = [
+                advocate.email
+                for since, advocate in advocates
+                if since < created_at and advocate.stage_at(created_at) in DELIGHT_STAGES
+            ]
             if eligible:
                 referrer_email = rng.choice(eligible)
             else:
@@ -580,7 +597,7 @@ def plan_demo_customers(*, count: int, seed: int, now: datetime) -> list[Planned
         )
         delighted_since = customer.first_reached((ADVOCACY,))
         if delighted_since is not None:
-            advocates.append((delighted_since, customer.email))
+            advocates.append((delighted_since, customer))
         plans.append(customer)
     return plans
 
