@@ -123,6 +123,27 @@ def test_weekly_and_monthly_buckets_start_on_monday_and_on_the_first():
     ]
 
 
+@pytest.mark.parametrize("granularity", ["day", "week", "month"])
+def test_the_database_puts_every_day_in_the_same_bucket_as_python(granularity):
+    """The rollups are bucketed in SQL (`bucket_sql`), the raw records in Python
+    (`bucket_of`): both must agree on every day, across years, leap days and the first
+    and last dates a period may hold."""
+    from django.db import connection
+
+    edges = [date(1900, 1, 1), date(2000, 2, 29), date(2999, 12, 31)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT day, {selectors.bucket_sql("day", granularity)} FROM (
+                SELECT generate_series(%s::date, %s::date, '1 day')::date AS day
+                UNION ALL SELECT unnest(%s::date[])
+            ) AS days""",  # noqa: S608 - our own SQL
+            [date(2023, 12, 1), date(2026, 3, 31), edges],
+        )
+        rows = cursor.fetchall()
+    assert len(rows) > 800
+    assert [day for day, bucket in rows if bucket != selectors.bucket_of(day, granularity)] == []
+
+
 def test_phase_counts_add_up_the_stages_and_count_only_moves_between_phases(wheel):
     rows = selectors.phase_counts_over_time(start=ago(16), end=TODAY, granularity="month")
     total = {
