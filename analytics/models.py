@@ -328,8 +328,11 @@ class LoopDay(LoopCounts):
     class Meta:
         default_permissions = ()
         constraints = [
+            # `customers` rides along in the index so that loop completion sums a
+            # period's events from the index alone.
             models.UniqueConstraint(
                 fields=["kind", "day", "prev_day", "last_delight", "next_entry"],
+                include=["customers"],
                 name="loop_day_key",
                 nulls_distinct=False,
             )

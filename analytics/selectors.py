@@ -42,6 +42,8 @@ from analytics.models import (
     EffectMonthDelta,
     EffectStageDay,
     EffectStageDelta,
+    LoopDay,
+    LoopDelta,
     NewCustomerDay,
     NewCustomerDelta,
     OpenTaskDay,
@@ -1317,31 +1319,31 @@ def _loop_from_rollup(*, start: date, end: date) -> LoopCompletion:
     statement: sums over the period's days, whatever the number of records (the keys and
     why these sums count distinct customers: `analytics.rollups.loop_keys_sql`)."""
     first = "(prev_day IS NULL OR prev_day < %(s)s)"
-    columns = "kind, day, prev_day, last_delight, next_entry, customers"
+    delight = f"""COALESCE(SUM(CASE
+        WHEN day < %(s)s THEN CASE WHEN kind = 'enter' THEN customers ELSE -customers END
+        WHEN kind = 'enter' AND {first} THEN customers
+        ELSE 0 END), 0)"""
+    spans = "kind IN ('enter', 'exit') AND day <= %(e)s"
+    events = f"""kind IN ('referred', 'bought', 'closed') AND day >= %(s)s AND day <= %(e)s
+        AND {first} AND (last_delight >= %(s)s OR next_entry <= %(e)s)"""
 
-    def rows(where: str) -> str:
-        return f"""(
-            SELECT {columns} FROM analytics_loopday WHERE {where}
+    # One statement (one snapshot) summing, in the rollup and in the pending deltas alike,
+    # the few Delight entries and exits up to the end, and the period's loop events per
+    # kind. Each table is summed on its own before the two are added up: the rollup's rows
+    # then come straight from its unique index (which holds `customers`), not row by row
+    # through a union.
+    def sums(model: type[models.Model]) -> str:
+        table = model._meta.db_table
+        return f"""
+            SELECT 'delight' AS kind, {delight} AS n FROM {table} WHERE {spans}
             UNION ALL
-            SELECT {columns} FROM analytics_loopdelta WHERE {where}
-        ) AS x"""  # noqa: S608 - only our own names and conditions; values are bound
+            SELECT kind, SUM(customers) FROM {table} WHERE {events} GROUP BY kind
+        """  # noqa: S608 - only our own names and conditions; values are bound
 
-    # Two scans in one statement (one snapshot): the few Delight entries and exits up to
-    # the end, and the period's loop events, filtered once and summed per kind (cheaper
-    # than testing every condition of every kind on every row).
-    spans = rows("kind IN ('enter', 'exit') AND day <= %(e)s")
-    events = rows(
-        f"""kind IN ('referred', 'bought', 'closed') AND day >= %(s)s AND day <= %(e)s
-            AND {first} AND (last_delight >= %(s)s OR next_entry <= %(e)s)"""
-    )
     query = f"""
-        SELECT 'delight', COALESCE(SUM(CASE
-            WHEN day < %(s)s THEN CASE WHEN kind = 'enter' THEN customers ELSE -customers END
-            WHEN kind = 'enter' AND {first} THEN customers
-            ELSE 0 END), 0)::bigint
-        FROM {spans}
-        UNION ALL
-        SELECT kind, SUM(customers)::bigint FROM {events} GROUP BY kind
+        SELECT kind, SUM(n)::bigint
+        FROM ({sums(LoopDay)} UNION ALL {sums(LoopDelta)}) AS x
+        GROUP BY kind
     """  # noqa: S608 - only our own names and conditions; values are bound
     with connection.cursor() as cursor:
         cursor.execute(query, {"s": start, "e": end})
