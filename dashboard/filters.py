@@ -24,6 +24,7 @@ from analytics.periods import (
     period_error,
 )
 from analytics.selectors import GRANULARITIES
+from common.widgets import QuickSelect
 from customers.forms import OwnerChoiceField
 from segments.models import Segment
 
@@ -99,12 +100,14 @@ class DashboardFilterForm(forms.Form):
         required=False,
         label="By",
         choices=[("", "Automatic")] + [(g, g.capitalize()) for g in GRANULARITIES],
+        widget=QuickSelect,
         error_messages={"invalid_choice": "Choose day, week or month."},
     )
     segment = forms.ModelChoiceField(
         queryset=Segment.objects.none(),
         required=False,
         empty_label="All customers",
+        widget=QuickSelect,
         label="Segment",
         error_messages={"invalid_choice": "There is no such segment."},
     )
@@ -112,6 +115,7 @@ class DashboardFilterForm(forms.Form):
         queryset=get_user_model().objects.none(),
         required=False,
         empty_label="Anyone",
+        widget=QuickSelect,
         label="Owner",
         error_messages={"invalid_choice": "There is no such owner."},
     )
