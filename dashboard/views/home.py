@@ -11,6 +11,7 @@ numbers into what the template draws, each number with its drill-down link
 
 from __future__ import annotations
 
+import html
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -22,8 +23,7 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 from django.views import View
 
 from analytics.selectors import (
@@ -154,18 +154,24 @@ def percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f}%"
 
 
+def _cell(value: Any) -> str:
+    """`value` as HTML text: escaped as `conditional_escape` would (safe strings as they are)."""
+    return value.__html__() if hasattr(value, "__html__") else html.escape(str(value))
+
+
 def table_rows(rows: Iterable[tuple[str, Iterable[Any]]]) -> SafeString:
     """`<tr><th scope="row">label</th><td class="num">value</td>…</tr>` per row, escaped.
 
     The tables beside the charts hold a row per bucket (53 for a year by week, several such
-    tables on the page); written here they cost a fraction of a template loop."""
-    return format_html_join(
-        "",
-        '<tr><th scope="row">{}</th>{}</tr>',
-        (
-            (label, format_html_join("", '<td class="num">{}</td>', ((v,) for v in values)))
+    tables on the page): written here with plain string joins, they cost a fraction of a
+    template loop or of `format_html` per cell."""
+    return mark_safe(  # noqa: S308 - every label and value is escaped by _cell
+        "".join(
+            f'<tr><th scope="row">{_cell(label)}</th>'
+            + "".join(f'<td class="num">{_cell(value)}</td>' for value in values)
+            + "</tr>"
             for label, values in rows
-        ),
+        )
     )
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.roles import ROLES
 from analytics.selectors import momentum_over_time, phase_counts_over_time, transition_matrix
 from dashboard.filters import read_filters
-from dashboard.views.home import signed
+from dashboard.views.home import signed, table_rows
 from interactions.services import interaction_log
 from stages.services import customer_move_stage
 
@@ -209,3 +209,15 @@ def test_a_date_at_the_edge_of_the_calendar_is_a_form_error(client, make_user, p
     assert response.status_code == 200
     assert "Choose a date between 1900-01-01 and 2999-12-31." in response.content.decode()
     assert field in response.context["filter_form"].errors
+
+
+def test_table_rows_escape_labels_and_values_and_keep_safe_markup():
+    from django.utils.safestring import mark_safe
+
+    rows = table_rows([("<b>1 Dec</b>", [3, None, "a & b"]), (mark_safe("<i>kept</i>"), [])])
+
+    assert rows == (
+        '<tr><th scope="row">&lt;b&gt;1 Dec&lt;/b&gt;</th><td class="num">3</td>'
+        '<td class="num">None</td><td class="num">a &amp; b</td></tr>'
+        '<tr><th scope="row"><i>kept</i></th></tr>'
+    )
