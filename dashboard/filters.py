@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -58,11 +59,15 @@ class DashboardFilters:
         return {"start": self.start, "end": self.end, "segment": self.segment, "owner": self.owner}
 
     def query(self, **extra: Any) -> str:
-        """The filters (and `extra` parameters) as a query string, without the '?'."""
-        params = QueryDict(mutable=True)
-        params["start"] = self.start.isoformat()
-        params["end"] = self.end.isoformat()
-        params["granularity"] = self.granularity
+        """The filters (and `extra` parameters) as a query string, without the '?'.
+
+        A page writes one per number it links to its drill-down, so a plain dict and one
+        `urlencode` (what QueryDict.urlencode does per key)."""
+        params = {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "granularity": self.granularity,
+        }
         if self.segment is not None:
             params["segment"] = str(self.segment.pk)
         if self.owner is not None:
@@ -70,7 +75,7 @@ class DashboardFilters:
         for key, value in extra.items():
             if value is not None and value != "":
                 params[key] = str(value)
-        return params.urlencode()
+        return urlencode(params)
 
     @property
     def days(self) -> int:
