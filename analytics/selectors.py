@@ -23,7 +23,7 @@ a rollup of Delight entries, exits and loop events reduced to days
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -152,10 +152,18 @@ def _stages() -> dict[int, Stage]:
     return {stage.pk: stage for stage in Stage.objects.all()}
 
 
-def _merge(rows: Iterable[dict[str, Any]], keys: tuple[str, ...], values: tuple[str, ...]):
-    """Sum `values` over rows with the same `keys` (rollup rows + pending delta rows)."""
+def _merge(
+    rows: Iterable[dict[str, Any]],
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+    granularity: str = "day",
+):
+    """Sum `values` over rows with the same `keys`, a "day" key taken to the first day of
+    its bucket (as `_rollup` does in the database)."""
     merged: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(values))
     for row in rows:
+        if granularity != "day" and "day" in row:
+            row = {**row, "day": bucket_of(row["day"], granularity)}
         sums = merged[tuple(row[k] for k in keys)]
         for index, value in enumerate(values):
             sums[index] += row[value] or 0
@@ -247,8 +255,9 @@ def _transitions(
     keys: tuple[str, ...],
     granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
-    """{key: [moves]} for the days given, `keys` among day, from_stage_id, to_stage_id and
-    direction (grouped by the database: only as many rows as distinct keys come back)."""
+    """{key: [moves]} for the days given, `keys` among day (the first of its bucket),
+    from_stage_id, to_stage_id and direction (grouped by the database: only as many rows as
+    distinct keys come back)."""
     if customers is None:
         return _rollup(
             TransitionDay,
@@ -267,7 +276,7 @@ def _transitions(
         .annotate(transitions=Count("pk"))
         .order_by()
     )
-    return _merge(rows, keys, ("transitions",))
+    return _merge(rows, keys, ("transitions",), granularity)
 
 
 @dataclass(frozen=True)
@@ -326,6 +335,31 @@ def _stage_counts(
     moves: dict[tuple[Any, ...], list[int]],
 ) -> list[StageCount]:
     """`stage_counts_over_time`, given the stages and the period's `_bucket_moves`."""
+    return [
+        StageCount(bucket, stage.slug, stage.phase, balance, came, left)
+        for bucket, stage, balance, came, left in _stage_balances(
+            start=start,
+            end=end,
+            granularity=granularity,
+            customers=customers,
+            stages=stages,
+            moves=moves,
+        )
+        if not stage.is_archived or balance or came or left
+    ]
+
+
+def _stage_balances(
+    *,
+    start: date,
+    end: date,
+    granularity: str,
+    customers: QuerySet[Customer] | None,
+    stages: dict[int, Stage],
+    moves: dict[tuple[Any, ...], list[int]],
+) -> Iterator[tuple[date, Stage, int, int, int]]:
+    """(bucket, stage, customers in it at the bucket's end, entries, exits) for every bucket
+    of the period and every stage, in order."""
     balance: dict[int, int] = defaultdict(int)
     for (from_id, to_id), (n,) in _transitions(
         start=None, end=start - timedelta(days=1), customers=customers, keys=FROM_TO
@@ -335,22 +369,15 @@ def _stage_counts(
             balance[from_id] -= n
     entries: dict[tuple[date, int], int] = defaultdict(int)
     exits: dict[tuple[date, int], int] = defaultdict(int)
-    for (day, from_id, to_id), (n,) in moves.items():
-        bucket = bucket_of(day, granularity)
+    for (bucket, from_id, to_id), (n,) in moves.items():
         entries[(bucket, to_id)] += n
         if from_id is not None:
             exits[(bucket, from_id)] += n
-    result = []
     for bucket in buckets(start=start, end=end, granularity=granularity):
-        for stage in stages.values():
-            came, left = entries[(bucket, stage.pk)], exits[(bucket, stage.pk)]
-            balance[stage.pk] += came - left
-            if stage.is_archived and not (balance[stage.pk] or came or left):
-                continue
-            result.append(
-                StageCount(bucket, stage.slug, stage.phase, balance[stage.pk], came, left)
-            )
-    return result
+        for stage_id, stage in stages.items():
+            came, left = entries.get((bucket, stage_id), 0), exits.get((bucket, stage_id), 0)
+            balance[stage_id] += came - left
+            yield bucket, stage, balance[stage_id], came, left
 
 
 @dataclass(frozen=True)
@@ -380,7 +407,7 @@ def phase_counts_over_time(
     moves = _bucket_moves(start=start, end=end, granularity=granularity, customers=customers)
     phases = tuple(Phase.values)
     counts: dict[tuple[date, str], int] = defaultdict(int)
-    for row in _stage_counts(
+    for bucket, stage, balance, _, _ in _stage_balances(
         start=start,
         end=end,
         granularity=granularity,
@@ -388,15 +415,14 @@ def phase_counts_over_time(
         stages=stages,
         moves=moves,
     ):
-        counts[(row.bucket, row.phase)] += row.customers
+        counts[(bucket, stage.phase)] += balance
     entries: dict[tuple[date, str], int] = defaultdict(int)
     exits: dict[tuple[date, str], int] = defaultdict(int)
-    for (day, from_id, to_id), (n,) in moves.items():
+    for (bucket, from_id, to_id), (n,) in moves.items():
         to_phase = stages[to_id].phase
         from_phase = stages[from_id].phase if from_id is not None else None
         if from_phase == to_phase:
             continue
-        bucket = bucket_of(day, granularity)
         entries[(bucket, to_phase)] += n
         if from_phase is not None:
             exits[(bucket, from_phase)] += n
@@ -784,8 +810,8 @@ def _effects(
     keys: tuple[str, ...],
     granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
-    """{key: [interactions, Σ weight]} of the period, `keys` among day, stage_id, user_id
-    and effect."""
+    """{key: [interactions, Σ weight]} of the period, `keys` among day (the first of its
+    bucket), stage_id, user_id and effect."""
     columns = ("day", "stage_id", "user_id", "effect")
     values = ("interactions", "weight")
     if customers is None and "user_id" in keys and "day" not in keys:
@@ -820,7 +846,7 @@ def _effects(
             [_moment(start), _moment(end + timedelta(days=1)), *extra],
         )
         rows = [dict(zip(columns + values, row, strict=True)) for row in cursor.fetchall()]
-    return _merge(rows, keys, values)
+    return _merge(rows, keys, values, granularity)
 
 
 def _survey_answers(
@@ -831,7 +857,8 @@ def _survey_answers(
     keys: tuple[str, ...],
     granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
-    """{key: [answers, Σ weight]} of the period, `keys` among day, stage_id, kind, score,
+    """{key: [answers, Σ weight]} of the period, `keys` among day (the first of its bucket),
+    stage_id, kind, score,
     category and effect."""
     values = ("answers", "weight")
     if customers is None and "day" not in keys:
@@ -866,7 +893,7 @@ def _survey_answers(
         .annotate(answers=Count("pk"), weight=Sum("weight"))
         .order_by()
     )
-    return _merge(rows, keys, values)
+    return _merge(rows, keys, values, granularity)
 
 
 def _unsubscribes(
@@ -1103,21 +1130,21 @@ def momentum_over_time(
     customers = filtered_customers(segment, owner)
     force: dict[date, int] = defaultdict(int)
     friction: dict[date, int] = defaultdict(int)
-    for (day, effect), (_, weight) in _effects(
+    for (bucket, effect), (_, weight) in _effects(
         start=start, end=end, customers=customers, keys=("day", "effect"), granularity=granularity
     ).items():
         if effect == Effect.FORCE:
-            force[bucket_of(day, granularity)] += weight
+            force[bucket] += weight
         elif effect == Effect.FRICTION:
-            friction[bucket_of(day, granularity)] += weight
-    for (day, effect), (_, weight) in _survey_answers(
+            friction[bucket] += weight
+    for (bucket, effect), (_, weight) in _survey_answers(
         start=start, end=end, customers=customers, keys=("day", "effect"), granularity=granularity
     ).items():
         if effect == Effect.FORCE:
-            force[bucket_of(day, granularity)] += weight
+            force[bucket] += weight
         elif effect == Effect.FRICTION:
-            friction[bucket_of(day, granularity)] += weight
-    for (day, direction), (n,) in _transitions(
+            friction[bucket] += weight
+    for (bucket, direction), (n,) in _transitions(
         start=start,
         end=end,
         customers=customers,
@@ -1125,7 +1152,7 @@ def momentum_over_time(
         granularity=granularity,
     ).items():
         if direction == Direction.BACKWARD:
-            friction[bucket_of(day, granularity)] += n
+            friction[bucket] += n
     for (bucket,), n in _unsubscribes(
         start=start, end=end, customers=customers, keys=("day",), granularity=granularity
     ).items():
@@ -1168,14 +1195,14 @@ def survey_trends(
 
     kinds = [kind] if kind else list(SurveyKind.values)
     counts: dict[tuple[date, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for (day, answer_kind, score), (n, _) in _survey_answers(
+    for (bucket, answer_kind, score), (n, _) in _survey_answers(
         start=start,
         end=end,
         customers=filtered_customers(segment, owner),
         keys=("day", "kind", "score"),
         granularity=granularity,
     ).items():
-        counts[(bucket_of(day, granularity), answer_kind)][score] += n
+        counts[(bucket, answer_kind)][score] += n
     result = []
     for bucket in buckets(start=start, end=end, granularity=granularity):
         for each in kinds:

@@ -389,7 +389,9 @@ def test_rollups_and_raw_records_give_the_same_numbers(random_history, seed):
         (selectors.loop_completion, {}),
         (selectors.force_friction_by_stage, {}),
         (selectors.momentum_over_time, {"granularity": "day"}),
+        (selectors.momentum_over_time, {"granularity": "week"}),
         (selectors.survey_trends, {"granularity": "week"}),
+        (selectors.survey_trends, {"granularity": "month"}),
     ]
     for period, (selector, extra) in itertools.product(periods, cases):
         assert selector(**period, **extra) == selector(**period, **extra, segment=everyone), (
