@@ -175,6 +175,19 @@ def table_rows(rows: Iterable[tuple[str, Iterable[Any]]]) -> SafeString:
     )
 
 
+def bar_rects(chart: charts.BarChart) -> SafeString:
+    """The momentum chart's bars as SVG `<rect>`s, each titled with its bucket and value: a
+    bar per bucket (53 for a year by week), written here like the tables."""
+    return mark_safe(  # noqa: S308 - labels escaped by _cell; the rest are numbers
+        "".join(
+            f'<rect class="chart-bar chart-bar-{"up" if bar.positive else "down"}"'
+            f' x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}">'
+            f"<title>{_cell(bar.label)}: {_cell(bar.value)}</title></rect>"
+            for bar in chart.bars
+        )
+    )
+
+
 def _bucket_label(filters: DashboardFilters, bucket: Any) -> str:
     if filters.granularity == "month":
         return bucket.strftime("%b %Y")
@@ -387,15 +400,17 @@ def trends_view(numbers: HomeNumbers, filters: DashboardFilters) -> dict[str, An
     )
     momentum_labels = [_bucket_label(filters, point.bucket) for point in numbers.momentum]
     anyone = any(value for _, _, values in series for value in values)
+    momentum_chart = (
+        charts.signed_bar_chart(momentum_labels, [point.momentum for point in numbers.momentum])
+        if numbers.momentum
+        else None
+    )
     return {
         "phase_chart": charts.line_chart(labels, series) if anyone else None,
         "phase_names": [names[phase] for phase in PHASES],
         "phase_rows": rows,
-        "momentum_chart": charts.signed_bar_chart(
-            momentum_labels, [point.momentum for point in numbers.momentum]
-        )
-        if numbers.momentum
-        else None,
+        "momentum_chart": momentum_chart,
+        "momentum_bars": bar_rects(momentum_chart) if momentum_chart else "",
         "momentum_rows": table_rows(
             (label, (point.force, point.friction, point.momentum))
             for label, point in zip(momentum_labels, numbers.momentum, strict=True)
