@@ -179,15 +179,12 @@ _DAY_FILTERS = {
 
 
 def _sums_by_key(query: str, params: list[Any], *, width: int) -> dict[tuple[Any, ...], list[int]]:
-    """Run a grouped statement whose first `width` columns are the key and the rest sums:
-    {key: [sums]}, keys whose sums are all zero left out."""
+    """Run a grouped statement whose first `width` columns are the key and the rest sums
+    (`SUM(…)::bigint`, never NULL: a group has rows): {key: [sums]}, keys whose sums are all
+    zero left out. A year by week is thousands of rows, so nothing more per row."""
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return {
-            tuple(row[:width]): [int(v or 0) for v in row[width:]]
-            for row in cursor.fetchall()
-            if any(row[width:])
-        }
+        return {row[:width]: list(sums) for row in cursor.fetchall() if any(sums := row[width:])}
 
 
 def _rollup(
