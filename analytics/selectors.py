@@ -161,8 +161,9 @@ def _merge(
     """Sum `values` over rows with the same `keys`, a "day" key taken to the first day of
     its bucket (as `_rollup` does in the database)."""
     merged: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(values))
+    bucketed = granularity != "day" and "day" in keys
     for row in rows:
-        if granularity != "day" and "day" in row:
+        if bucketed:
             row = {**row, "day": bucket_of(row["day"], granularity)}
         sums = merged[tuple(row[k] for k in keys)]
         for index, value in enumerate(values):
@@ -855,8 +856,7 @@ def _survey_answers(
     granularity: str = "day",
 ) -> dict[tuple[Any, ...], list[int]]:
     """{key: [answers, Σ weight]} of the period, `keys` among day (the first of its bucket),
-    stage_id, kind, score,
-    category and effect."""
+    stage_id, kind, score, category and effect."""
     values = ("answers", "weight")
     if customers is None and "day" not in keys:
         return _by_month(
