@@ -1,9 +1,9 @@
 """Form widgets written by Python instead of a template per part.
 
 Django renders a `<select>` through one template for the select, one per option and one per
-attribute list: about 40 µs an option. The dashboard's filter bar, on every dashboard page,
-lists every active user and every segment; written here, the same HTML costs a fraction of
-that."""
+attribute list: tens of microseconds an option. The dashboard's filter bar, on every
+dashboard page, lists every active user and every segment; written here, the same HTML costs
+a fraction of that."""
 
 from __future__ import annotations
 
