@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -449,6 +450,30 @@ def test_the_page_lists_the_customers_with_the_count_and_carries_the_filters_on(
         "t2@example.com",
     ]
     assert _login(support).get(url + "&export=csv").status_code == 403
+
+
+def test_past_the_id_limit_the_list_asks_the_events_for_the_same_customers(
+    customer_factory: Any, stages: dict[str, Stage], support: User, monkeypatch: Any
+) -> None:
+    """Up to MAX_LISTED_IDS customers the list reads them by id; beyond, it asks the events
+    again: the same customers, in the same order."""
+    for n in (2, 0, 1):
+        customer_factory(email=f"t{n}@example.com", first_name=f"Tia{n}", stage="evaluation")
+    url = drill_url(WEEK, "moved", from_stage="new", to_stage="evaluation")
+
+    def listed() -> list[str]:
+        html = _login(support).get(url).content.decode()
+        assert "3 moves by 3 customers" in html
+        return re.findall(r'href="/customers/(\d+)/"', html)
+
+    by_id = listed()
+    monkeypatch.setattr(drilldown, "MAX_LISTED_IDS", 2)
+    by_events = listed()
+
+    assert len(by_id) == 3
+    assert by_events == by_id
+    names = Customer.objects.filter(pk__in=by_id).in_bulk()
+    assert [names[int(pk)].first_name for pk in by_id] == ["Tia0", "Tia1", "Tia2"]
 
 
 def test_every_kind_renders_for_a_role_and_pages_keep_the_query(
