@@ -304,14 +304,18 @@ def stage_counts_over_time(
     transitions ends in their current stage, so at the end of today it is the count now).
     """
     customers = filtered_customers(segment, owner)
-    return _stage_counts(
-        start=start,
-        end=end,
-        granularity=granularity,
-        customers=customers,
-        stages=_stages(),
-        moves=_bucket_moves(start=start, end=end, granularity=granularity, customers=customers),
-    )
+    return [
+        StageCount(bucket, stage.slug, stage.phase, balance, came, left)
+        for bucket, stage, balance, came, left in _stage_balances(
+            start=start,
+            end=end,
+            granularity=granularity,
+            customers=customers,
+            stages=_stages(),
+            moves=_bucket_moves(start=start, end=end, granularity=granularity, customers=customers),
+        )
+        if not stage.is_archived or balance or came or left
+    ]
 
 
 def _bucket_moves(
@@ -321,30 +325,6 @@ def _bucket_moves(
     return _transitions(
         start=start, end=end, customers=customers, keys=("day", *FROM_TO), granularity=granularity
     )
-
-
-def _stage_counts(
-    *,
-    start: date,
-    end: date,
-    granularity: str,
-    customers: QuerySet[Customer] | None,
-    stages: dict[int, Stage],
-    moves: dict[tuple[Any, ...], list[int]],
-) -> list[StageCount]:
-    """`stage_counts_over_time`, given the stages and the period's `_bucket_moves`."""
-    return [
-        StageCount(bucket, stage.slug, stage.phase, balance, came, left)
-        for bucket, stage, balance, came, left in _stage_balances(
-            start=start,
-            end=end,
-            granularity=granularity,
-            customers=customers,
-            stages=stages,
-            moves=moves,
-        )
-        if not stage.is_archived or balance or came or left
-    ]
 
 
 def _stage_balances(
