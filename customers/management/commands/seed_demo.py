@@ -60,7 +60,6 @@ EVALUATION = "evaluation"
 PURCHASE = "purchase"
 POST_PURCHASE = "post_purchase"
 ADVOCACY = "advocacy"
-DELIGHT_STAGES = (POST_PURCHASE, ADVOCACY)
 STAGE_SLUGS = (AWARENESS, EVALUATION, PURCHASE, POST_PURCHASE, ADVOCACY)
 DELIGHT_SLUGS = (POST_PURCHASE, ADVOCACY)
 
@@ -538,7 +537,7 @@ def plan_demo_customers(*, count: int, seed: int, now: datetime) -> list[Planned
             eligible = [
                 advocate.email
                 for since, advocate in advocates
-                if since < created_at and advocate.stage_at(created_at) in DELIGHT_STAGES
+                if since < created_at and advocate.stage_at(created_at) in DELIGHT_SLUGS
             ]
             if eligible:
                 referrer_email = rng.choice(eligible)
