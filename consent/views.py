@@ -25,6 +25,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from common.clientip import client_ip
 from common.exceptions import ApplicationError
 from common.views import form_add_service_error, request_actor
 from consent.forms import ConsentChangeForm, SuppressionForm
@@ -100,7 +101,7 @@ class UnsubscribeView(View):
             customer=customer,
             address=target.address,
             source="List-Unsubscribe header" if one_click else "unsubscribe link",
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         if one_click:

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
+from common.clientip import client_key
 from common.exceptions import ApplicationError
 from customers.models import Customer
 from customers.services import customer_create
@@ -35,12 +36,8 @@ class ReferralSignupForm(forms.Form):
     website = forms.CharField(required=False, label="Leave this empty")
 
 
-def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def _over_rate_limit(request: HttpRequest) -> bool:
-    key = f"referral-signup:{_client_address(request)}"
+    key = f"referral-signup:{client_key(request)}"
     cache.add(key, 0, RATE_WINDOW_SECONDS)
     try:
         return cache.incr(key) > RATE_LIMIT

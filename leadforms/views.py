@@ -29,6 +29,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from common.clientip import client_ip, client_key
 from common.exceptions import ApplicationError
 from leadforms.models import LeadForm, Submission, SubmissionState
 from leadforms.selectors import leadform_stats
@@ -60,12 +61,8 @@ def _public(
     return response
 
 
-def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
-
-
 def over_rate_limit(request: HttpRequest) -> bool:
-    key = f"leadform-submit:{_client_address(request)}"
+    key = f"leadform-submit:{client_key(request)}"
     cache.add(key, 0, RATE_WINDOW_SECONDS)
     try:
         return cache.incr(key) > RATE_LIMIT
@@ -175,7 +172,7 @@ class PublicFormView(View):
             form_submit(
                 form=form,
                 data=data,
-                ip=_client_address(request) if _client_address(request) != "unknown" else None,
+                ip=client_ip(request),
                 user_agent=request.headers.get("User-Agent", ""),
                 utm={key: str(value or "") for key, value in utm.items()},
                 referrer=str(data.get("referrer") or request.headers.get("Referer", "")),
@@ -225,7 +222,7 @@ class ConfirmView(View):
             return submission
         submission = submission_confirm(
             submission=submission,
-            ip=request.META.get("REMOTE_ADDR"),
+            ip=client_ip(request),
             user_agent=request.headers.get("User-Agent", ""),
         )
         return _public(request, "leadforms/confirm_done.html", {"submission": submission})

@@ -4,6 +4,7 @@ Each variable has a default that works on a developer's machine with PostgreSQL 
 running locally; production.py insists on the ones that must be set.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -234,6 +235,17 @@ FLYWHEEL_RETRY_BACKOFF_SECONDS = env.float("FLYWHEEL_RETRY_BACKOFF_SECONDS", def
 FLYWHEEL_PROMOTER_STAGE = env("FLYWHEEL_PROMOTER_STAGE", default="advocacy")
 # The public address of the app, for links in emails (survey links, unsubscribe links).
 FLYWHEEL_BASE_URL = env("FLYWHEEL_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Proxies --------------------------------------------------------------------------------
+# Addresses or networks of the reverse proxies in front of the app (comma-separated, e.g.
+# "127.0.0.1,10.0.0.0/8"). Only a request arriving from one of them has its X-Forwarded-For
+# believed, for rate limits, lockouts and consent evidence (common/clientip.py). Parsed here so
+# that a typo stops the app at start rather than on the first request.
+FLYWHEEL_TRUSTED_PROXIES: list[str] = [
+    str(ipaddress.ip_network(proxy.strip(), strict=False))
+    for proxy in env.list("FLYWHEEL_TRUSTED_PROXIES", default=[])
+    if proxy.strip()
+]
 
 # --- Webhooks -------------------------------------------------------------------------------
 # Private, loopback, link-local and reserved targets are refused unless this is set (it is,

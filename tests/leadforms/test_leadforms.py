@@ -6,7 +6,7 @@ import re
 import uuid
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from common.events import subscribe
@@ -265,3 +265,20 @@ def test_dashboard_shows_the_embed_snippet(client, marketer, lead_form):
                        {"name": "N", "fields": "[{]"})  # fmt: skip
     assert edit.status_code == 400
     assert "Not valid JSON" in edit.content.decode()
+
+
+@override_settings(FLYWHEEL_TRUSTED_PROXIES=["10.0.0.0/8"])
+def test_behind_the_proxy_each_visitor_has_their_own_rate_limit(lead_form, client_ip):
+    # Every request comes from the proxy; the visitors differ only in X-Forwarded-For.
+    proxy = "10.9.8.7"
+    for n in range(25):
+        response = _post(
+            lead_form,
+            {"email": f"v{n}@example.com", "first_name": "V"},
+            proxy,
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n + 1}",
+        )
+        assert response.status_code == 200, n
+
+    assert Customer.objects.count() == 25
+    assert Submission.objects.filter(ip="192.0.2.25").exists()
