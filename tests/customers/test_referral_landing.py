@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from customers.models import Customer, Referral
@@ -12,9 +13,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit():
-    # Never cache.clear(): it would flush a Redis database other runs may share.
-    cache.delete("referral-signup:127.0.0.1")
+def _fresh_rate_limit(client):
+    # Each test posts from its own address: the rate limit counts per address in the shared
+    # cache (never cache.clear(): it would flush a Redis database other runs may share).
+    client.defaults["REMOTE_ADDR"] = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
 
 
 def _url(code: str) -> str:
@@ -95,4 +97,6 @@ def test_too_many_sign_ups_from_one_address_are_refused(client, customer_factory
     response = client.post(_url(referrer.referral_code), _form(email="one-more@example.com"))
 
     assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert b"Too many submissions" in response.content
     assert not Customer.objects.filter(email="one-more@example.com").exists()
