@@ -2,8 +2,9 @@
 
 `/r/<code>/` tells a visitor who invited them and lets them leave their details; the new
 customer is linked to the referrer through `customer_create(referral_code=...)`. A honeypot
-field and a per-address rate limit keep bots out; an email that is already known gets the
-same thank-you page, so the form does not reveal who is a customer.
+field and a per-address rate limit keep bots out. An email that is already a customer changes
+nothing (no field, referrer or consent: anyone can type anyone's email) and gets the same
+thank-you page, so the form does not reveal who is a customer.
 """
 
 from __future__ import annotations

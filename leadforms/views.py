@@ -253,7 +253,8 @@ class LeadFormForm(forms.Form):
         max_length=500,
         required=False,
         label="Consent checkbox text",
-        help_text="Blank: no consent checkbox. Ticked, it records email consent.",
+        help_text="Blank: no consent checkbox. Ticked by a new customer, it records email "
+        "consent; by an existing one, it sends a confirmation email.",
     )
     double_opt_in = forms.BooleanField(
         required=False, help_text="Consent counts only after the email's confirm link is used."

@@ -76,14 +76,15 @@ def test_a_new_email_creates_the_customer_in_attract_with_utm(lead_form, client_
     assert submission.created_customer
 
 
-def test_a_known_email_updates_without_blanking(lead_form, customer_factory, client_ip):
+def test_a_known_email_adds_without_overwriting(lead_form, customer_factory, client_ip):
     customer = customer_factory(email="bo@example.com", company="Acme", first_name="Bo")
 
     _post(lead_form, {"email": "BO@example.com", "first_name": "Bob", "company": ""}, client_ip)
 
     customer.refresh_from_db()
     assert Customer.objects.count() == 1
-    assert (customer.first_name, customer.company) == ("Bob", "Acme")
+    assert (customer.first_name, customer.company) == ("Bo", "Acme")
+    assert Submission.objects.get().data["first_name"] == "Bob"
     assert "newsletter" in customer.tags
     assert not customer.email_consent  # the box was not ticked
 
