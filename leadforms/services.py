@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import re
+from datetime import timedelta
 from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
@@ -44,6 +45,10 @@ UTM_FIELDS = {
     "utm_term": 200,
     "utm_content": 200,
 }
+
+
+# At most one confirmation email per customer in this time (`_confirmation_send`).
+CONFIRMATION_QUIET = timedelta(hours=24)
 
 
 class UtmValues(TypedDict):
@@ -365,6 +370,17 @@ def _utm_clean(utm: dict[str, str] | None) -> UtmValues:
 
 
 def _confirmation_send(*, submission: Submission, customer: Customer, form: LeadForm) -> None:
+    """Email the confirmation link to the customer's address on record, unless one went out
+    in the last CONFIRMATION_QUIET: anybody can post anybody's email, and the form must not
+    become a way to flood someone (who may have unsubscribed) with confirmation requests. The
+    earlier link still confirms."""
+    recent = Submission.objects.filter(
+        customer=customer,
+        state=SubmissionState.PENDING_CONFIRMATION,
+        created_at__gte=timezone.now() - CONFIRMATION_QUIET,
+    ).exclude(pk=submission.pk)
+    if recent.exists():
+        return
     url = confirm_url(submission.pk)
     message_queue(
         channel=Channel.EMAIL,

@@ -231,3 +231,16 @@ def test_a_confirmation_sent_to_an_address_since_changed_confirms_nothing(lead_f
     unsubscribed.refresh_from_db()
     assert not unsubscribed.email_consent
     assert Submission.objects.get().state == "pending_confirmation"
+
+
+def test_posting_again_and_again_sends_one_confirmation_a_day(lead_form, unsubscribed):
+    for _ in range(3):
+        assert _post(lead_form, _takeover()).status_code == 200
+
+    assert OutboundMessage.objects.filter(customer=unsubscribed).count() == 1
+    assert Submission.objects.filter(state="pending_confirmation").count() == 3
+    # The one link sent confirms.
+    path = _confirm_path(OutboundMessage.objects.get(customer=unsubscribed))
+    Client(enforce_csrf_checks=True).post(path)
+    unsubscribed.refresh_from_db()
+    assert unsubscribed.email_consent
