@@ -144,6 +144,7 @@ def test_opening_the_confirmation_grants_consent_and_lifts_the_unsubscribe(lead_
     unsubscribed.refresh_from_db()
     assert unsubscribed.email_consent
     latest = ConsentEvent.objects.filter(customer=unsubscribed).first()
+    assert latest is not None
     assert (latest.granted, latest.method) == (True, "double_opt_in")
     assert not Suppression.objects.filter(address="kim.lee@example.com").exists()
     assert marketing_allowed(
