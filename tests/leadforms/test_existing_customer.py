@@ -245,3 +245,14 @@ def test_posting_again_and_again_sends_one_confirmation_a_day(lead_form, unsubsc
     Client(enforce_csrf_checks=True).post(path)
     unsubscribed.refresh_from_db()
     assert unsubscribed.email_consent
+
+
+def test_staff_see_the_values_that_were_not_applied(client, marketer, lead_form, unsubscribed):
+    _post(lead_form, _takeover())
+    client.force_login(marketer)
+
+    html = client.get(reverse("leadforms:detail", args=[lead_form.pk])).content.decode()
+
+    assert "Submitted values" in html
+    assert "Evil Corp" in html
+    assert "+15550000000" in html
