@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "dashboard.freshness.DashboardFreshnessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it calls the API view itself, inside the transaction that stores its answer.
+    "common.api.idempotency.IdempotencyKeyMiddleware",
 ]
 
 ROOT_URLCONF = "flywheel_crm.urls"
@@ -184,6 +186,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
     },
     "events-prune": {"task": "common.tasks.events_prune_old", "schedule": 24 * 60 * 60},
+    # The API's Idempotency-Key answers are kept 24 hours at least, then pruned.
+    "idempotency-keys-prune": {
+        "task": "common.tasks.idempotency_keys_prune",
+        "schedule": 60 * 60,
+    },
     # Automation: publish due steps and recover abandoned runs; find idle customers hourly.
     "automation-steps-sweep": {"task": "automation.tasks.steps_sweep", "schedule": 30},
     "automation-idle-sweep": {"task": "automation.tasks.idle_sweep", "schedule": 60 * 60},
