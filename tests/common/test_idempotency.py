@@ -499,3 +499,26 @@ def post_batch_sized(token: str, customer: Customer, size: int) -> Any:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     return client.post(BATCH, batch(customer, size=size), format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+
+# --- the schema ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_write_operation_documents_the_key_and_its_409() -> None:
+    schema = json.loads(APIClient().get(reverse("api-schema"), {"format": "json"}).content)
+
+    writes = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in ("post", "put", "patch", "delete")
+        and operation["operationId"] != "auth_token_create"
+    ]
+    assert writes
+    for path, method, operation in writes:
+        headers = [p for p in operation.get("parameters", []) if p.get("in") == "header"]
+        assert [h["name"] for h in headers] == ["Idempotency-Key"], (method, path)
+        assert headers[0]["required"] is False
+        assert headers[0]["schema"]["maxLength"] == 255
+        assert "409" in operation["responses"], (method, path)
