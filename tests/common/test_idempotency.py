@@ -32,10 +32,11 @@ from rest_framework.test import APIClient
 
 from accounts.roles import SALES_REP
 from common.api import idempotency
-from common.models import IdempotencyKey
+from common.models import Event, IdempotencyKey
 from common.tasks import idempotency_keys_prune
 from customers.models import Customer
 from interactions.models import Interaction, Task
+from tests.common import idempotency_urls
 from tests.realworld import ROOT, free_port, worker_env
 
 BATCH = reverse("api:interaction-batch")
@@ -231,6 +232,29 @@ def test_a_refused_request_keeps_nothing_so_its_key_serves_the_corrected_one(rep
     assert "Idempotent-Replayed" not in corrected
     assert again["Idempotent-Replayed"] == "true"
     assert logged(customer) == 3
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.common.idempotency_urls")
+@pytest.mark.parametrize("fail", ["raise", "503"])
+def test_a_request_that_fails_keeps_nothing_and_its_resend_runs(rep_api, fail, monkeypatch):
+    monkeypatch.setitem(idempotency_urls.failures_left, "count", 1)
+    rep_api.raise_request_exception = False
+    body = {"fail": fail}
+
+    failed = rep_api.post("/api/v1/flaky/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    assert failed.status_code >= 500
+    assert not Event.objects.filter(name=idempotency_urls.FLAKY_EVENT).exists()
+
+    resent = rep_api.post("/api/v1/flaky/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    again = rep_api.post("/api/v1/flaky/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    assert resent.status_code == again.status_code == 201
+    assert "Idempotent-Replayed" not in resent
+    assert again.json() == resent.json()
+    assert Event.objects.filter(name=idempotency_urls.FLAKY_EVENT).count() == 1
 
 
 # --- retention -----------------------------------------------------------------------------
