@@ -615,7 +615,7 @@ def campaign_send_step(*, campaign_id: int, chunk_size: int = CHUNK_SIZE) -> Ste
         size = max(1, min(chunk_size, campaign.send_rate_per_minute))
         if campaign.audience_snapshot_id is None:  # cannot happen once started; never guess
             campaign.state = CampaignState.PAUSED
-            campaign.error = "The campaign has no fixed audience: cancel it and send a copy."
+            campaign.error = "The campaign has no fixed audience: cancel it and start a new one."
             campaign.save()
             return StepResult(campaign)
         chunk = audience_chunk(
