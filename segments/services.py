@@ -266,7 +266,8 @@ def audience_freeze(
         cursor.execute(
             f"INSERT INTO {AudienceSnapshotMember._meta.db_table} (snapshot_id, customer_id) "  # noqa: S608 - sql is Django's compiled query
             f"SELECT %s, matching.customer_id FROM ({sql}) AS matching (customer_id) "
-            "ON CONFLICT (snapshot_id, customer_id) DO NOTHING",
+            # In key order, the primary key's index grows at its right edge.
+            "ORDER BY matching.customer_id ON CONFLICT (snapshot_id, customer_id) DO NOTHING",
             [snapshot.pk, *params],
         )
         snapshot.total = cursor.rowcount
