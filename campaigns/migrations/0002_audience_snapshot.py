@@ -32,7 +32,9 @@ def fix_audiences_in_flight(apps, schema_editor):
         else:
             audience = Customer.objects.none()
         reached = Recipient.objects.filter(campaign_id=campaign.pk).values("customer_id")
-        ahead = audience.filter(pk__gt=campaign.cursor, pk__lte=campaign.customer_id_max)
+        ahead = audience.filter(pk__gt=campaign.cursor)
+        if campaign.customer_id_max:  # 0: no bound, as the send itself read it
+            ahead = ahead.filter(pk__lte=campaign.customer_id_max)
         customers = Customer.objects.filter(Q(pk__in=reached) | Q(pk__in=ahead.values("pk")))
         try:
             snapshot = audience_freeze(customers=customers, at=campaign.started_at)
