@@ -133,6 +133,21 @@ def test_a_successful_sign_in_resets_the_accounts_count(alice):
             assert token_attempt(address, "alice", f"guess-{n}").status_code == 400
         assert token_attempt(address, "alice", PASSWORD).status_code == 200
 
+    statuses = [token_attempt(address, "alice", f"guess-{n}").status_code for n in range(5)]
+
+    assert statuses == [400] * 4 + [429]
+
+
+def test_a_successful_sign_in_does_not_forgive_the_addresss_count(alice):
+    address = "203.0.113.14"
+    for n in range(19):
+        assert token_attempt(address, f"nobody-{n}", "guess").status_code == 400
+
+    # Someone with an account of their own signs in between rounds of guessing.
+    assert token_attempt(address, "alice", PASSWORD).status_code == 200
+
+    assert token_attempt(address, "nobody-19", "guess").status_code == 429
+
 
 def test_the_lockout_ends_after_the_cool_off(alice):
     for n in range(5):
