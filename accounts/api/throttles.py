@@ -6,22 +6,29 @@ from typing import Any
 
 from django.conf import settings
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
-from common.clientip import client_key
+from common.ratelimit import RateLimit, rate_limit_exceeded
 
 
-class TokenObtainThrottle(SimpleRateThrottle):
-    """`FLYWHEEL_API_TOKEN_RATE` requests per address to the token endpoint, any outcome.
+class TokenObtainThrottle(BaseThrottle):
+    """`FLYWHEEL_API_TOKEN_RATE_PER_MINUTE` requests per address to the token endpoint.
 
-    Failed passwords lock out sooner (accounts/lockout.py); this caps the tokens an address
-    can have issued. The address is the proxy-aware one of common/clientip.py.
+    Counted by the project's one rate limiter (common/ratelimit.py: the proxy-aware address,
+    the shared cache), whatever the outcome: failed passwords lock out sooner
+    (accounts/lockout.py); this caps how many tokens one address can have issued. DRF turns a
+    refusal into 429 with `Retry-After`.
     """
 
-    scope = "auth_token"
+    def __init__(self) -> None:
+        self.seconds_left: int | None = None
 
-    def get_rate(self) -> str | None:
-        return str(settings.FLYWHEEL_API_TOKEN_RATE)
+    def allow_request(self, request: Request, view: Any) -> bool:
+        limit = RateLimit(
+            group="auth-token", count=settings.FLYWHEEL_API_TOKEN_RATE_PER_MINUTE, period_seconds=60
+        )
+        self.seconds_left = rate_limit_exceeded(request._request, limit=limit)
+        return self.seconds_left is None
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": client_key(request)}
+    def wait(self) -> float | None:
+        return self.seconds_left

@@ -135,8 +135,8 @@ AXES_CLIENT_IP_CALLABLE = "common.clientip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 # Successful sign-ins are not logged by axes: only the failures that count towards a lockout.
 AXES_DISABLE_ACCESS_LOG = True
-# Requests per address to POST /api/v1/auth/token/, whatever their outcome (DRF rate syntax).
-FLYWHEEL_API_TOKEN_RATE = env("FLYWHEEL_API_TOKEN_RATE", default="60/min")
+# Requests a minute per address to POST /api/v1/auth/token/, whatever their outcome.
+FLYWHEEL_API_TOKEN_RATE_PER_MINUTE = env.int("FLYWHEEL_API_TOKEN_RATE_PER_MINUTE", default=60)
 # Personal API tokens are stored as SHA-512 digests and expire this many days after issue.
 KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model, not a secret
 # knox's migrations would create its own token table even though the model above replaces it;

@@ -193,7 +193,7 @@ def test_an_admin_unlocks_from_the_admin_site(alice, make_user):
     assert client.session["_auth_user_id"] == str(alice.pk)
 
 
-@override_settings(FLYWHEEL_API_TOKEN_RATE="3/min")
+@override_settings(FLYWHEEL_API_TOKEN_RATE_PER_MINUTE=3)
 def test_the_token_endpoint_is_rate_limited_per_address(alice):
     statuses = [token_attempt("203.0.113.12", "alice", PASSWORD).status_code for _ in range(4)]
     other_address = token_attempt("203.0.113.13", "alice", PASSWORD)

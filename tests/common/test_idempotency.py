@@ -27,10 +27,10 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from accounts.roles import SALES_REP
+from accounts.services import api_token_create
 from common.api import idempotency
 from common.models import Event, IdempotencyKey
 from common.tasks import idempotency_keys_prune
@@ -361,7 +361,7 @@ def post_batch(token: str, customer: Customer) -> Callable[[], Any]:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_requests_with_one_key_at_once_write_once(sales_rep, customer):
-    token = Token.objects.create(user=sales_rep).key
+    token = api_token_create(user=sales_rep)[1]
     senders = [Sender(post_batch(token, customer)) for _ in range(2)]
 
     # Hold the customer's row: the first request to get in stops at its first write, inside
@@ -388,7 +388,7 @@ def test_a_request_waiting_too_long_for_its_key_is_409_in_progress(
     sales_rep, customer, monkeypatch
 ):
     monkeypatch.setattr(idempotency, "WAIT_SECONDS", 0.5)
-    token = Token.objects.create(user=sales_rep).key
+    token = api_token_create(user=sales_rep)[1]
     first, second = Sender(post_batch(token, customer)), Sender(post_batch(token, customer))
 
     with transaction.atomic():
@@ -477,7 +477,7 @@ def web_server(transactional_db: None) -> Iterator[Callable[[], WebServer]]:
 def test_a_batch_whose_web_process_died_after_the_commit_is_replayed_not_rewritten(
     web_server, sales_rep, customer
 ):
-    token = Token.objects.create(user=sales_rep).key
+    token = api_token_create(user=sales_rep)[1]
     server = web_server()
 
     conn = server.send(json.dumps(batch(customer, size=100)).encode(), token=token)
@@ -496,7 +496,7 @@ def test_a_batch_whose_web_process_died_after_the_commit_is_replayed_not_rewritt
 def test_a_batch_whose_web_process_died_before_the_commit_runs_afresh_when_resent(
     web_server, sales_rep, customer
 ):
-    token = Token.objects.create(user=sales_rep).key
+    token = api_token_create(user=sales_rep)[1]
     server = web_server()
 
     with transaction.atomic():
