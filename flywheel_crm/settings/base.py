@@ -91,11 +91,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default=DEFAULT_REDIS_URL)
+# While Redis is unreachable the cache answers as a cold one (misses, writes dropped, logged):
+# pages render from the database instead of failing (common/cache.py). The timeouts bound what
+# a page waits for a Redis that does not answer.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.OutageTolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "flywheel",
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+            "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+            "RETRY_AFTER": env.float("CACHE_RETRY_AFTER", default=5.0),
+        },
     }
 }
 
