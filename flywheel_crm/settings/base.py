@@ -201,6 +201,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport, mended so that a worker holding unacknowledged tasks survives a
+# restart of Redis and hands them back at once (flywheel_crm/broker.py).
+CELERY_BROKER_TRANSPORT = "flywheel_crm.broker:Transport"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Tests give each run its own queue so that parallel runs never take each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
