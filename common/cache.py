@@ -115,6 +115,6 @@ class OutageTolerantRedisCache(RedisCache):
     def delete_many(self, *args: Any, **kwargs: Any) -> None:
         super().delete_many(*args, **kwargs)
 
-    @_tolerant(lambda *args, **kwargs: False)
-    def clear(self, *args: Any, **kwargs: Any) -> bool:
-        return super().clear(*args, **kwargs)
+    @_tolerant(lambda *args, **kwargs: None)
+    def clear(self) -> None:
+        super().clear()

@@ -33,7 +33,7 @@ def test_writes_during_an_outage_succeed_and_are_sent_once_when_redis_returns(
     settings, admin_user, api_as, client, customer_factory, smtp_sink, start_worker
 ):
     working_url = app.conf.broker_url
-    nps = Survey.objects.filter(kind="nps").first()
+    nps = Survey.objects.filter(kind="nps").earliest("pk")
     invited, *bulk = [customer_factory(email_consent=True) for _ in range(3)]
     template = template_create(name="Welcome", subject="Welcome", body_text="Hi")
     api = api_as(admin_user)
