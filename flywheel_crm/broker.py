@@ -16,7 +16,9 @@ Here the channel keeps the connection details it was opened with, so that last r
 either succeeds or fails with a connection error, which the consumer ignores. And the tasks
 it could not restore (Redis was down) are restored as soon as the worker reconnects, rather
 than an hour later when their visibility timeout runs out. Restoring a task that was acked
-meanwhile does nothing (kombu restores by tag from the `unacked` hash, in a transaction).
+meanwhile does nothing (kombu restores by tag from the `unacked` hash, in a transaction); a
+task still running when the worker reconnects is delivered again, as kombu's own restore on
+a broken connection does, which our tasks allow: they lock their row and skip work done.
 
 Selected by CELERY_BROKER_TRANSPORT in settings; the broker URL stays `redis://`.
 """
