@@ -36,6 +36,7 @@ from automation.conditions import conditions_describe, conditions_hold, conditio
 from automation.models import Rule, Step, StepState, TriggerType
 from automation.triggers import TRIGGERS, idle_event_key
 from common.exceptions import ApplicationError
+from common.queue import enqueue
 from common.validators import validate_no_nul
 from customers.models import Customer
 from segments.models import Segment
@@ -465,15 +466,11 @@ def _publish_ready(steps: QuerySet[Step], *, now: datetime, limit: int = SWEEP_B
 
 
 def steps_enqueue(*, step_ids: list[int]) -> None:
-    """Hand steps to the workers once the current transaction commits. If publishing fails
-    (Redis down), the steps stay pending and the sweep publishes them when their lease ends."""
+    """Hand steps to the workers once the current transaction commits (common/queue.py
+    keeps them for later if the broker is down)."""
     from automation.tasks import step_run
 
-    def publish() -> None:
-        for step_id in step_ids:
-            step_run.delay(step_id)
-
-    transaction.on_commit(publish, robust=True)
+    enqueue(step_run, *[(step_id,) for step_id in step_ids])
 
 
 # --- running a step -------------------------------------------------------------------------------

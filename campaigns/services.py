@@ -55,6 +55,7 @@ from campaigns.models import (
 from campaigns.selectors import campaign_audience
 from campaigns.tracking import html_track
 from common.exceptions import ApplicationError
+from common.queue import enqueue
 from customers.models import Customer
 from messaging.models import Channel, MessageKind, OutboundMessage
 from messaging.services import message_enqueue, message_queue
@@ -495,13 +496,7 @@ def campaign_enqueue(*, campaign_id: int, countdown: float = 0) -> None:
     """Hand the campaign's next chunk to a worker once the current transaction commits."""
     from campaigns.tasks import campaign_send_chunk
 
-    def publish() -> None:
-        if countdown > 0:
-            campaign_send_chunk.apply_async((campaign_id,), countdown=countdown)
-        else:
-            campaign_send_chunk.delay(campaign_id)
-
-    transaction.on_commit(publish)
+    enqueue(campaign_send_chunk, (campaign_id,), countdown=countdown)
 
 
 def campaigns_resume_stalled(*, older_than: timedelta = timedelta(minutes=5)) -> int:

@@ -75,3 +75,23 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class UnpublishedTask(models.Model):
+    """A Celery task whose publish failed (the broker was unreachable) after its work was
+    committed; `common.queue.unpublished_publish` hands it to the broker once it is back.
+
+    Only a failed publish writes a row, so nothing here is in flight on a worker.
+    """
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    not_before = models.DateTimeField(help_text="The task's countdown: not published earlier.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.task}{tuple(self.args)}"

@@ -35,3 +35,11 @@ def idempotency_keys_prune() -> int:
     from common.api.idempotency import idempotency_keys_prune as prune
 
     return prune()
+
+
+@shared_task(acks_late=True)
+def unpublished_sweep() -> int:
+    """Periodic: publish the tasks whose publish failed while the broker was unreachable."""
+    from common.queue import unpublished_publish
+
+    return unpublished_publish()

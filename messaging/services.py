@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from common.exceptions import ApplicationError
+from common.queue import enqueue
 from customers.models import Customer
 from messaging.models import Channel, MessageKind, MessageState, MessageTemplate, OutboundMessage
 from messaging.sms import get_sms_backend
@@ -159,20 +160,23 @@ SEND_CHUNK_SIZE = 50
 
 
 def message_enqueue(*, message_ids: list[int]) -> None:
-    """Hand messages to the workers once the current transaction commits."""
+    """Hand messages to the workers once the current transaction commits (common/queue.py
+    keeps them for later if the broker is down)."""
     from messaging.tasks import message_send, message_send_chunk
 
     if not message_ids:
         return
 
-    def publish() -> None:
-        if len(message_ids) == 1:
-            message_send.delay(message_ids[0])
-            return
-        for start in range(0, len(message_ids), SEND_CHUNK_SIZE):
-            message_send_chunk.delay(message_ids[start : start + SEND_CHUNK_SIZE])
-
-    transaction.on_commit(publish)
+    if len(message_ids) == 1:
+        enqueue(message_send, (message_ids[0],))
+        return
+    enqueue(
+        message_send_chunk,
+        *[
+            (message_ids[start : start + SEND_CHUNK_SIZE],)
+            for start in range(0, len(message_ids), SEND_CHUNK_SIZE)
+        ],
+    )
 
 
 class DeliveryError(Exception):

@@ -34,6 +34,7 @@ from django.utils.html import escape
 from accounts.roles import SUPPORT
 from common.events import event_emit
 from common.exceptions import ApplicationError
+from common.queue import enqueue
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from interactions.models import CreatorKind, TaskState
@@ -539,7 +540,7 @@ def survey_batch_enqueue(*, batch_id: int) -> None:
     """Hand the batch to a worker once the current transaction commits."""
     from surveys.tasks import survey_batch_process
 
-    transaction.on_commit(lambda: survey_batch_process.delay(batch_id))
+    enqueue(survey_batch_process, (batch_id,))
 
 
 def survey_batch_step(*, batch_id: int, chunk_size: int = BATCH_CHUNK_SIZE) -> SurveyBatch | None:

@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
+from common.queue import enqueue
 from webhooks import transport
 from webhooks.guard import TargetRefusedError, target_resolve
 from webhooks.models import (
@@ -178,14 +179,7 @@ def deliveries_enqueue(*, delivery_ids: list[int]) -> None:
     """Hand deliveries to the workers once the current transaction commits."""
     from webhooks.tasks import delivery_send
 
-    def publish() -> None:
-        for delivery_id in delivery_ids:
-            delivery_send.delay(delivery_id)
-
-    if delivery_ids:
-        # robust: a broker that is down must not fail the request that committed the
-        # deliveries; they are pending in the database and the sweep publishes them later.
-        transaction.on_commit(publish, robust=True)
+    enqueue(delivery_send, *[(delivery_id,) for delivery_id in delivery_ids])
 
 
 def _delivery_create(**fields: Any) -> Delivery | None:

@@ -62,6 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "dashboard.freshness.DashboardFreshnessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Inside MessageMiddleware, so that its warning is kept for the next page.
+    "common.middleware.PublishDelayedMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a sign-in refused for a lockout into the 429 answer (accounts/lockout.py); outside
     # the idempotency middleware, so that it sees the response of the view that one calls.
@@ -96,11 +98,19 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default=DEFAULT_REDIS_URL)
+# While Redis is unreachable the cache answers as a cold one (misses, writes dropped, logged):
+# pages render from the database instead of failing (common/cache.py). The timeouts bound what
+# a page waits for a Redis that does not answer.
 CACHES = {
     "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "common.cache.OutageTolerantRedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "flywheel",
+        "OPTIONS": {
+            "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+            "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=1.0),
+            "RETRY_AFTER": env.float("CACHE_RETRY_AFTER", default=5.0),
+        },
     }
 }
 
@@ -217,14 +227,31 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=5 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=4 * 60)
 # A task a dead worker had taken is handed out again after this many seconds (Redis).
+# The socket timeouts bound how long a publish waits for a Redis that does not answer.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60)
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=60 * 60),
+    "socket_connect_timeout": env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2.0),
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
 }
+# A publish that fails is retried twice within a second, then left to common/queue.py, which
+# keeps the task for the unpublished sweep: a request never hangs on a Redis outage.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECT_TIMEOUT", default=2.0)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# kombu's Redis transport, mended so that a worker holding unacknowledged tasks survives a
+# restart of Redis and hands them back at once (flywheel_crm/broker.py).
+CELERY_BROKER_TRANSPORT = "flywheel_crm.broker:Transport"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Tests give each run its own queue so that parallel runs never take each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default="celery")
 CELERY_BEAT_SCHEDULE = {
+    # Tasks whose publish failed (Redis down) go out within half a minute of its return.
+    "unpublished-sweep": {"task": "common.tasks.unpublished_sweep", "schedule": 30},
     "messages-sweep": {"task": "messaging.tasks.messages_sweep", "schedule": 5 * 60},
     "events-sweep": {"task": "common.tasks.events_sweep", "schedule": 60},
     "survey-batches-sweep": {"task": "surveys.tasks.survey_batches_sweep", "schedule": 5 * 60},
