@@ -144,7 +144,7 @@ class RuleDetailApi(APIView):
         rule = _rule(pk)
         serializer = RuleUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rule_update(rule=rule, data=dict(serializer.validated_data))
+        rule_update(rule=rule, data=dict(serializer.validated_data), actor=request_user(request))
         return Response(RuleOutputSerializer(_rule(pk)).data)
 
     @extend_schema(
