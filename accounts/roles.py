@@ -243,9 +243,24 @@ PERMISSION_MATRIX: dict[str, tuple[str, frozenset[str]]] = {
     "auth.change_user": ("Edit users and their roles", frozenset({ADMIN})),
     "auth.delete_user": ("Delete users", frozenset({ADMIN})),
     "auth.view_group": ("See roles", frozenset({ADMIN})),
-    "authtoken.view_tokenproxy": ("See API tokens", frozenset({ADMIN})),
-    "authtoken.add_tokenproxy": ("Issue API tokens", frozenset({ADMIN})),
-    "authtoken.delete_tokenproxy": ("Revoke API tokens", frozenset({ADMIN})),
+    # Everyone lists and revokes their own tokens through the API; these are the admin site's.
+    "accounts.view_apitoken": (
+        "See everyone's API tokens in the admin site",
+        frozenset({ADMIN}),
+    ),
+    "accounts.add_apitoken": (
+        "Issue an API token for a user in the admin site",
+        frozenset({ADMIN}),
+    ),
+    "accounts.delete_apitoken": (
+        "Revoke anyone's API tokens in the admin site",
+        frozenset({ADMIN}),
+    ),
+    "axes.view_accessattempt": ("See failed sign-ins and lockouts", frozenset({ADMIN})),
+    "axes.delete_accessattempt": (
+        "Unlock a locked-out account or address (forget its failed sign-ins)",
+        frozenset({ADMIN}),
+    ),
 }
 
 

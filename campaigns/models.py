@@ -49,11 +49,14 @@ class AbMetric(models.TextChoices):
 class Campaign(TimeStampedModel):
     """One marketing send: an audience, a channel, variants, a schedule, a rate and a cost.
 
-    The audience is `segment` (evaluated when sending starts, among customers that existed
-    then: `customer_id_max`), or `customer_ids` when given. Only a draft can be edited. The
-    counters (`total`, `processed`, `skipped`) and `cursor` (the last customer id handled)
-    move with each committed chunk; `next_chunk_at` keeps the send under
-    `send_rate_per_minute` whichever worker picks the next chunk up.
+    The audience is `segment`, or `customer_ids` when given. It is fixed when sending starts
+    (send now, or the scheduled time): the customers it holds then are copied into
+    `audience_snapshot`, `total` is their number, and the send goes to exactly them — whoever
+    joins the segment later is not sent to, whoever leaves it still is (consent is checked as
+    each chunk is sent). Only a draft can be edited. `processed`, `skipped` and `cursor` (the
+    last customer id of the snapshot handled) move with each committed chunk;
+    `next_chunk_at` keeps the send under `send_rate_per_minute` whichever worker picks the
+    next chunk up.
     """
 
     name = models.CharField(max_length=200)
@@ -104,7 +107,13 @@ class Campaign(TimeStampedModel):
     )
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    customer_id_max = models.BigIntegerField(default=0)
+    audience_snapshot = models.OneToOneField(
+        "segments.AudienceSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     cursor = models.BigIntegerField(default=0)
     next_chunk_at = models.DateTimeField(null=True, blank=True)
     total = models.PositiveIntegerField(default=0)

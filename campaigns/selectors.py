@@ -1,4 +1,4 @@
-"""Reads for campaigns: lists, per-variant results with the A/B verdict, and costs.
+"""Reads for campaigns: lists, the audience, per-variant results with the A/B verdict, costs.
 
 Every number here is defined in docs/metrics.md (Campaigns) and computed from the raw rows:
 `Recipient`, its outbox message's state, `TrackingEvent`, consent history, customers and
@@ -27,8 +27,10 @@ from campaigns.models import (
     TrackingKind,
     Variant,
 )
+from common.exceptions import ApplicationError
 from customers.models import Customer
 from messaging.models import MessageState
+from segments.selectors import segment_customers
 from stages.models import Phase
 
 # A/B: a winner needs at least this many sends in every variant, and p below ALPHA
@@ -42,7 +44,20 @@ RETENTION_SHARE = 0.5
 
 
 def campaign_queryset() -> QuerySet[Campaign]:
-    return Campaign.objects.select_related("segment", "created_by").prefetch_related("variants")
+    return Campaign.objects.select_related(
+        "segment", "created_by", "audience_snapshot"
+    ).prefetch_related("variants")
+
+
+def campaign_audience(campaign: Campaign) -> QuerySet[Customer]:
+    """The customers the campaign's audience holds now: its explicit list, or its segment's
+    customers. What starting the campaign fixes, and what the confirmation counts; once the
+    campaign has started, its recipients are its snapshot's, not these."""
+    if campaign.customer_ids is not None:
+        return Customer.objects.filter(pk__in=campaign.customer_ids)
+    if campaign.segment is not None:
+        return segment_customers(campaign.segment)
+    raise ApplicationError("Choose a segment or customers to send to.", field="segment")
 
 
 # --- statistics ---------------------------------------------------------------------------------

@@ -7,6 +7,11 @@
   (`campaign_pause` / `campaign_resume`); draft, scheduled, sending or paused → cancelled
   (`campaign_cancel`). Each change locks the campaign row, so a double click on "Send now"
   starts it once and the second click gets a clear error.
+- Starting to send fixes the audience (`_start`): the customers of the segment or list at
+  that moment are copied into an `AudienceSnapshot` (`segments.services.audience_freeze`,
+  one INSERT … SELECT in the transaction that starts the campaign), and the chunks walk that
+  snapshot in customer id order. A scheduled campaign's audience is fixed when it starts,
+  not when it is scheduled.
 - `campaign_send_step` sends one chunk in one transaction, under the campaign's row lock:
   the chunk's `Recipient` rows (INSERT … ON CONFLICT DO NOTHING on UNIQUE (campaign,
   customer)), their outbox messages (`message_queue`, key `campaign:<id>:customer:<id>`,
@@ -31,7 +36,6 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -48,12 +52,15 @@ from campaigns.models import (
     TrackingKind,
     Variant,
 )
+from campaigns.selectors import campaign_audience
 from campaigns.tracking import html_track
 from common.exceptions import ApplicationError
 from customers.models import Customer
 from messaging.models import Channel, MessageKind, OutboundMessage
 from messaging.services import message_enqueue, message_queue
 from messaging.templating import Rendered, template_context, template_render_parts
+from segments.selectors import AudienceChunk, audience_chunk
+from segments.services import audience_freeze
 from stages.models import Direction, Stage
 
 if TYPE_CHECKING:
@@ -339,23 +346,7 @@ def campaign_delete(*, campaign: Campaign) -> None:
         locked.delete()
 
 
-# --- the audience -------------------------------------------------------------------------------
-
-
-def campaign_audience(campaign: Campaign) -> QuerySet[Customer]:
-    """The customers the campaign goes to: its explicit list, or its segment's customers;
-    once sending has started, only those that existed then."""
-    if campaign.customer_ids is not None:
-        customers = Customer.objects.filter(pk__in=campaign.customer_ids)
-    elif campaign.segment is not None:
-        from segments.selectors import segment_customers  # the segments app's interface
-
-        customers = segment_customers(campaign.segment)
-    else:
-        raise ApplicationError("Choose a segment or customers to send to.", field="segment")
-    if campaign.customer_id_max:
-        customers = customers.filter(pk__lte=campaign.customer_id_max)
-    return customers
+# --- the variant --------------------------------------------------------------------------------
 
 
 def variant_for(campaign_id: int, customer_id: int, variants: list[Variant]) -> Variant:
@@ -391,7 +382,8 @@ def _check_ready(campaign: Campaign) -> None:
 
 
 def campaign_schedule(*, campaign: Campaign, at: datetime) -> Campaign:
-    """Draft → scheduled: the beat sweep starts it at `at` (which must be in the future)."""
+    """Draft → scheduled: the beat sweep starts it at `at` (which must be in the future).
+    Its audience is fixed then, when it starts, not now."""
     if timezone.is_naive(at):
         raise ApplicationError("Give the time with its time zone.", field="scheduled_at")
     if at <= timezone.now():
@@ -408,11 +400,12 @@ def campaign_schedule(*, campaign: Campaign, at: datetime) -> Campaign:
 
 
 def _start(locked: Campaign, *, now: datetime) -> None:
+    """Sending starts: the audience is fixed now, in this transaction, once."""
     _check_ready(locked)
     locked.state = CampaignState.SENDING
     locked.started_at = now
-    locked.customer_id_max = Customer.objects.aggregate(top=Max("pk"))["top"] or 0
-    locked.total = campaign_audience(locked).count()
+    locked.audience_snapshot = audience_freeze(customers=campaign_audience(locked), at=now)
+    locked.total = locked.audience_snapshot.total
     locked.processed = locked.skipped = 0
     locked.cursor = 0
     locked.next_chunk_at = None
@@ -422,8 +415,9 @@ def _start(locked: Campaign, *, now: datetime) -> None:
 
 
 def campaign_send_now(*, campaign: Campaign) -> Campaign:
-    """Draft or scheduled → sending, at once. A second call (a double click) is refused:
-    the campaign is no longer a draft."""
+    """Draft or scheduled → sending, at once, to the customers its audience holds now (fixed
+    for the whole send). A second call (a double click) is refused: the campaign is no
+    longer a draft."""
     with transaction.atomic():
         locked = _lock(campaign)
         if locked.state not in (CampaignState.DRAFT, CampaignState.SCHEDULED):
@@ -619,30 +613,29 @@ def campaign_send_step(*, campaign_id: int, chunk_size: int = CHUNK_SIZE) -> Ste
         if campaign.next_chunk_at is not None and campaign.next_chunk_at > now:
             return StepResult(campaign, (campaign.next_chunk_at - now).total_seconds())
         size = max(1, min(chunk_size, campaign.send_rate_per_minute))
-        try:
-            ids = list(
-                campaign_audience(campaign)
-                .filter(pk__gt=campaign.cursor)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:size]
-            )
-        except ApplicationError as error:
+        if campaign.audience_snapshot_id is None:  # cannot happen once started; never guess
             campaign.state = CampaignState.PAUSED
-            campaign.error = error.message
+            campaign.error = "The campaign has no fixed audience: cancel it and start a new one."
             campaign.save()
             return StepResult(campaign)
-        if not ids:
+        chunk = audience_chunk(
+            snapshot_id=campaign.audience_snapshot_id, after=campaign.cursor, size=size
+        )
+        if chunk is None:
             _finish(campaign, now=now)
             campaign.save()
             return StepResult(campaign)
-        _send_chunk(campaign, ids, now=now)
-        wait = len(ids) * 60.0 / campaign.send_rate_per_minute
+        _send_chunk(campaign, chunk, now=now)
+        wait = len(chunk.customer_ids) * 60.0 / campaign.send_rate_per_minute
         campaign.next_chunk_at = now + timedelta(seconds=wait)
         campaign.save()
     return StepResult(campaign, wait)
 
 
-def _send_chunk(campaign: Campaign, customer_ids: list[int], *, now: datetime) -> None:
+def _send_chunk(campaign: Campaign, chunk: AudienceChunk, *, now: datetime) -> None:
+    """The chunk's customers (those of the snapshot still existing) get their recipient row
+    and message; consent and the address are checked now, at send time."""
+    customer_ids = chunk.customer_ids
     variants = list(campaign.variants.order_by("pk"))
     customers = list(
         Customer.objects.filter(pk__in=customer_ids).select_related("stage", "owner").order_by("pk")
@@ -711,22 +704,18 @@ def _send_chunk(campaign: Campaign, customer_ids: list[int], *, now: datetime) -
     Recipient.objects.bulk_update(pending, ["message", "message_ref", "state", "reason"])
     # The chunk's messages go to the workers together, after the chunk commits.
     message_enqueue(message_ids=queued)
-    campaign.processed += len(customer_ids)
+    campaign.processed += chunk.walked  # customers deleted since count as handled
     campaign.skipped += sum(1 for row in rows if row.reason)
-    campaign.cursor = customer_ids[-1]
+    campaign.cursor = chunk.last_id
 
 
 def _finish(campaign: Campaign, *, now: datetime) -> None:
-    """Recount from the recipients themselves, so that the final numbers are exact."""
-    states = dict(
-        Recipient.objects.filter(campaign=campaign)
-        .order_by()
-        .values_list("state")
-        .annotate(n=Count("pk"))
-        .values_list("state", "n")
-    )
-    campaign.total = campaign.processed = sum(states.values())
-    campaign.skipped = states.get(RecipientState.SKIPPED, 0)
+    """Every customer of the snapshot is handled; the skips are recounted from the
+    recipients themselves, so that the final numbers are exact. `total` stays the number
+    of customers fixed when the campaign started."""
+    skipped = Recipient.objects.filter(campaign=campaign, state=RecipientState.SKIPPED).count()
+    campaign.processed = campaign.total
+    campaign.skipped = skipped
     campaign.state = CampaignState.SENT
     campaign.finished_at = now
 

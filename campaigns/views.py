@@ -32,6 +32,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import (
+    Http404,
     HttpRequest,
     HttpResponse,
     HttpResponseRedirect,
@@ -48,6 +49,7 @@ from campaigns.forms import CampaignForm, PreviewForm, ScheduleForm, VariantForm
 from campaigns.models import Campaign, CampaignState, Recipient, RecipientState
 from campaigns.selectors import (
     acquisition_cost_by_source,
+    campaign_audience,
     campaign_costs,
     campaign_list_rates,
     campaign_queryset,
@@ -365,12 +367,28 @@ ACTIONS = {
 
 
 class CampaignActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """`POST /campaigns/<id>/<action>/`: send now, schedule, pause, resume or cancel.
+    """`POST /campaigns/<id>/<action>/`: send now, schedule, pause, resume or cancel;
+    `GET /campaigns/<id>/send-now/` asks to confirm, with how many customers that is.
 
     A second "Send now" (a double click) is refused by the state machine with a message;
     the database's one-message-per-recipient rule holds whatever happens."""
 
     permission_required = "campaigns.send_campaign"
+
+    def get(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
+        """The confirmation of "Send now": the customers the audience holds now are the ones
+        sending fixes as the recipients."""
+        if action != "send-now":
+            raise Http404
+        campaign = _campaign(pk)
+        if campaign.state not in (CampaignState.DRAFT, CampaignState.SCHEDULED):
+            return HttpResponseRedirect(reverse("campaigns:detail", args=[pk]))
+        context: dict[str, Any] = {"campaign": campaign}
+        try:
+            context["count"] = campaign_audience(campaign).count()
+        except ApplicationError as error:  # no audience, or a segment whose rules fail
+            context["error"] = error.message
+        return render(request, "campaigns/campaign_confirm.html", context)
 
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         campaign = _campaign(pk)

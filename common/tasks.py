@@ -27,3 +27,11 @@ def events_prune_old() -> int:
     from common.events import events_prune
 
     return events_prune()
+
+
+@shared_task(acks_late=True)
+def idempotency_keys_prune() -> int:
+    """Hourly: forget the API's idempotency keys once they are older than their retention."""
+    from common.api.idempotency import idempotency_keys_prune as prune
+
+    return prune()

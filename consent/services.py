@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
 # Keyed by the plain channel value the callers hold (a TextChoices member hashes as its value).
 CONSENT_FLAG: dict[str, str] = {Channel.EMAIL: "email_consent", Channel.SMS: "sms_consent"}
-# Methods by which the person themselves opts in: these lift their own earlier unsubscribe.
-SELF_OPT_IN = (ConsentMethod.FORM, ConsentMethod.DOUBLE_OPT_IN)
+# The one method that proves the person reads the address: a confirmation link opened from its
+# mailbox. Only it lifts an earlier unsubscribe of that address. A form's tick does not: anyone
+# can type anyone's address into a public form.
+MAILBOX_CONFIRMED = (ConsentMethod.DOUBLE_OPT_IN,)
 WITHDRAWAL_SUPPRESSION: dict[str, SuppressionReason] = {
     ConsentMethod.UNSUBSCRIBE_LINK: SuppressionReason.UNSUBSCRIBE,
     ConsentMethod.ONE_CLICK: SuppressionReason.UNSUBSCRIBE,
@@ -71,9 +73,9 @@ def consent_record(
 ) -> ConsentEvent:
     """Set the customer's consent on `channel` and write its history entry, together.
 
-    A grant by the person's own act (a form, a confirmed double opt-in) also lifts an earlier
-    unsubscribe of their address; staff cannot override an unsubscribe by a grant (an admin
-    removes the suppression explicitly).
+    A grant confirmed from the address's own mailbox (double opt-in) also lifts an earlier
+    unsubscribe of that address. No other grant does: not a form's tick (anyone can type an
+    address), not staff (an admin removes the suppression explicitly).
     """
     _channel(channel)
     if method not in ConsentMethod.values:
@@ -95,7 +97,7 @@ def consent_record(
             recorded_by=recorded_by,
         )
         address = customer_address(customer, channel)
-        if granted and method in SELF_OPT_IN and address:
+        if granted and method in MAILBOX_CONFIRMED and address:
             Suppression.objects.filter(
                 channel=channel,
                 address=address_normalize(channel=channel, address=address),

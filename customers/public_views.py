@@ -2,26 +2,25 @@
 
 `/r/<code>/` tells a visitor who invited them and lets them leave their details; the new
 customer is linked to the referrer through `customer_create(referral_code=...)`. A honeypot
-field and a per-address rate limit keep bots out; an email that is already known gets the
-same thank-you page, so the form does not reveal who is a customer.
+field and a per-address rate limit keep bots out. An email that is already a customer changes
+nothing (no field, referrer or consent: anyone can type anyone's email) and gets the same
+thank-you page, so the form does not reveal who is a customer.
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from common.clientip import client_key
 from common.exceptions import ApplicationError
+from common.ratelimit import RateLimit, rate_limit_exceeded, retry_after, wait_message
 from customers.models import Customer
 from customers.services import customer_create
 from stages.models import ActorKind
 
-RATE_LIMIT = 10  # submissions per address per hour
-RATE_WINDOW_SECONDS = 60 * 60
+SIGNUP_LIMIT = RateLimit(group="referral-signup", count=10, period_seconds=60 * 60)
 
 
 class ReferralSignupForm(forms.Form):
@@ -34,16 +33,6 @@ class ReferralSignupForm(forms.Form):
     )
     # Hidden from people by CSS and aria-hidden; bots fill it in.
     website = forms.CharField(required=False, label="Leave this empty")
-
-
-def _over_rate_limit(request: HttpRequest) -> bool:
-    key = f"referral-signup:{client_key(request)}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        return cache.incr(key) > RATE_LIMIT
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        return False
 
 
 class ReferralLandingView(View):
@@ -68,9 +57,11 @@ class ReferralLandingView(View):
             return render(request, "customers/referral_unknown.html", status=404)
         form = ReferralSignupForm(request.POST)
         context = {"referrer": referrer, "form": form, "code": code}
-        if _over_rate_limit(request):
-            form.add_error(None, "Too many sign-ups from your network; please try again later.")
-            return render(request, "customers/referral_landing.html", context, status=429)
+        wait = rate_limit_exceeded(request, limit=SIGNUP_LIMIT)
+        if wait is not None:
+            form.add_error(None, wait_message(wait))
+            page = render(request, "customers/referral_landing.html", context, status=429)
+            return retry_after(page, wait)
         if not form.is_valid():
             return render(request, "customers/referral_landing.html", context, status=400)
         if form.cleaned_data["website"]:

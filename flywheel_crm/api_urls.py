@@ -1,15 +1,11 @@
 """REST API v1 routes."""
 
 from django.urls import path
-from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import parsers, serializers
-from rest_framework.authtoken.views import ObtainAuthToken
 
+from accounts.api import urls as accounts_api_urls
 from analytics.api import urls as analytics_api_urls
 from automation.api import urls as automation_api_urls
 from campaigns.api import urls as campaign_api_urls
-from common.api.parsers import JSONParser
-from common.api.schema import error_responses
 from consent.api import urls as consent_api_urls
 from customers.api.views import CustomerDetailApi, CustomerListCreateApi, CustomerTimelineApi
 from interactions.api import urls as interaction_urls
@@ -25,36 +21,9 @@ from stages.api.views import (
 from surveys.api import urls as survey_api_urls
 from webhooks.api import urls as webhook_api_urls
 
-
-class TokenObtainApi(ObtainAuthToken):
-    """Exchange a username and password for the user's API token.
-
-    No authentication runs here: a client holding a revoked token, or a browser with a
-    dashboard session but no CSRF token, must still be able to log in.
-    """
-
-    authentication_classes = ()
-    permission_classes = ()
-    parser_classes = (parsers.FormParser, parsers.MultiPartParser, JSONParser)
-
-    @extend_schema(
-        operation_id="auth_token_create",
-        request=inline_serializer(
-            name="TokenRequest",
-            fields={"username": serializers.CharField(), "password": serializers.CharField()},
-        ),
-        responses={
-            200: inline_serializer(name="TokenResponse", fields={"token": serializers.CharField()}),
-            **error_responses(400),
-        },
-    )
-    def post(self, request, *args, **kwargs):  # type: ignore[no-untyped-def]
-        return super().post(request, *args, **kwargs)
-
-
 app_name = "api"
 urlpatterns = [
-    path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    *accounts_api_urls.urlpatterns,
     path("customers/", CustomerListCreateApi.as_view(), name="customer-list"),
     path("customers/<int:pk>/", CustomerDetailApi.as_view(), name="customer-detail"),
     path(

@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts.views import ApiTokensView
 from customers.public_views import ReferralLandingView
 from dashboard.views.home import HomeView
 
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", HomeView.as_view(), name="home"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", ApiTokensView.as_view(), name="api-tokens"),
     path("dashboard/", include("dashboard.urls")),
     path("customers/", include("customers.urls")),
     path("", include("interactions.urls")),

@@ -2,13 +2,17 @@
 
 `form_submit` is the one path a submission takes, from the public page, an embed or the API:
 validate everything first (nothing is written for bad input), then in one transaction match
-the customer by email (case-insensitive) or create them in Attract, record consent (at once,
-or once confirmed with double opt-in), store the submission and emit `form.submitted`.
+the customer by email (case-insensitive) or create them in Attract, store the submission,
+settle consent and emit `form.submitted`. Anyone can type anyone's email, so an existing
+customer only gains (empty fields filled, new attribute keys, tags) and their consent is never
+granted nor their unsubscribe lifted but by a confirmation link sent to their own address.
 """
 
 from __future__ import annotations
 
+import enum
 import re
+from datetime import timedelta
 from typing import Any, TypedDict
 
 from django.core.exceptions import ValidationError
@@ -21,7 +25,7 @@ from automation.triggers import EVENT_FORM_SUBMITTED
 from common.events import event_emit
 from common.exceptions import ApplicationError
 from consent.models import ConsentMethod
-from consent.services import consent_record
+from consent.services import consent_record, suppression_of
 from customers.models import Customer
 from customers.services import customer_create, customer_update, normalize_tags
 from leadforms.models import LeadForm, Submission, SubmissionState
@@ -41,6 +45,10 @@ UTM_FIELDS = {
     "utm_term": 200,
     "utm_content": 200,
 }
+
+
+# At most one confirmation email per customer in this time (`_confirmation_send`).
+CONFIRMATION_QUIET = timedelta(hours=24)
 
 
 class UtmValues(TypedDict):
@@ -362,6 +370,17 @@ def _utm_clean(utm: dict[str, str] | None) -> UtmValues:
 
 
 def _confirmation_send(*, submission: Submission, customer: Customer, form: LeadForm) -> None:
+    """Email the confirmation link to the customer's address on record, unless one went out
+    in the last CONFIRMATION_QUIET: anybody can post anybody's email, and the form must not
+    become a way to flood someone (who may have unsubscribed) with confirmation requests. The
+    earlier link still confirms."""
+    recent = Submission.objects.filter(
+        customer=customer,
+        state=SubmissionState.PENDING_CONFIRMATION,
+        created_at__gte=timezone.now() - CONFIRMATION_QUIET,
+    ).exclude(pk=submission.pk)
+    if recent.exists():
+        return
     url = confirm_url(submission.pk)
     message_queue(
         channel=Channel.EMAIL,
@@ -376,6 +395,58 @@ def _confirmation_send(*, submission: Submission, customer: Customer, form: Lead
         idempotency_key=f"leadform-confirm:{submission.pk}",
         customer=customer,
     )
+
+
+class ConsentStep(enum.Enum):
+    """What a ticked consent box leads to (`_consent_step`)."""
+
+    NOTHING = "nothing"  # the customer already consents
+    GRANT = "grant"  # recorded at once, method form
+    CONFIRM = "confirm"  # a confirmation email; consent once it is opened
+
+
+# Fields a submission may fill on a customer who already exists, and only while they are empty.
+# The phone is not among them: it is where we would reach the person, and an anonymous form
+# cannot show that the number belongs to them. It stays on the submission for staff to apply.
+FILL_WHEN_EMPTY = ("first_name", "last_name", "company")
+
+
+def _existing_customer_additions(
+    customer: Customer, form: LeadForm, fields: dict[str, Any], attributes: dict[str, Any]
+) -> dict[str, Any]:
+    """What a submission adds to a customer who already exists: empty fields of
+    FILL_WHEN_EMPTY, attribute keys they do not have, the form's tags. Anyone can type anyone's
+    email into a public form, so nothing the customer or staff recorded is overwritten; every
+    submitted value stays on the Submission for staff to see and apply."""
+    changes: dict[str, Any] = {
+        name: value
+        for name, value in fields.items()
+        if name in FILL_WHEN_EMPTY and not getattr(customer, name)
+    }
+    current = customer.attributes or {}
+    new_keys = {key: value for key, value in attributes.items() if key not in current}
+    if new_keys:
+        changes["attributes"] = {**current, **new_keys}
+    if set(form.tags) - set(customer.tags):
+        changes["tags"] = [*customer.tags, *form.tags]
+    return changes
+
+
+def _consent_step(*, customer: Customer, form: LeadForm, created: bool) -> ConsentStep:
+    """What a ticked consent box does for `customer`.
+
+    Only a customer the form has just created, on a form without double opt-in, is granted at
+    once. An existing customer's consent is theirs: the tick of an anonymous visitor who may
+    not be them never grants it, and never lifts an unsubscribe or a suppression; a
+    confirmation sent to the address on record does, once opened (`submission_confirm`). The
+    same holds for a new customer whose address is suppressed.
+    """
+    suppressed = suppression_of(channel=Channel.EMAIL, address=customer.email) is not None
+    if created and not form.double_opt_in and not suppressed:
+        return ConsentStep.GRANT
+    if not created and customer.email_consent and not suppressed:
+        return ConsentStep.NOTHING
+    return ConsentStep.CONFIRM
 
 
 def form_submit(
@@ -425,26 +496,32 @@ def form_submit(
                 **utm_values,
             )
         else:
-            changes: dict[str, Any] = dict(fields)
-            if attributes:
-                changes["attributes"] = {**(customer.attributes or {}), **attributes}
-            if form.tags:
-                changes["tags"] = [*customer.tags, *form.tags]
-            customer_update(customer=customer, data=changes)
+            customer_update(
+                customer=customer,
+                data=_existing_customer_additions(customer, form, fields, attributes),
+            )
         wants_consent = clean[CONSENT_FIELD]
-        pending = wants_consent and form.double_opt_in and not customer.email_consent
+        step = (
+            _consent_step(customer=customer, form=form, created=created)
+            if wants_consent
+            else ConsentStep.NOTHING
+        )
         submission = Submission.objects.create(
             form=form,
             data=clean,
             customer=customer,
             created_customer=created,
             consent_given=wants_consent,
-            state=SubmissionState.PENDING_CONFIRMATION if pending else SubmissionState.ACCEPTED,
+            state=(
+                SubmissionState.PENDING_CONFIRMATION
+                if step == ConsentStep.CONFIRM
+                else SubmissionState.ACCEPTED
+            ),
             **where,
         )
-        if pending:
+        if step == ConsentStep.CONFIRM:
             _confirmation_send(submission=submission, customer=customer, form=form)
-        elif wants_consent:
+        elif step == ConsentStep.GRANT:
             consent_record(
                 customer=customer,
                 channel=Channel.EMAIL,
@@ -469,13 +546,22 @@ def form_submit(
 def submission_confirm(
     *, submission: Submission, ip: str | None = None, user_agent: str = ""
 ) -> Submission:
-    """The double opt-in link was opened and confirmed: record the consent, once."""
+    """The confirmation link was opened and confirmed: record the consent (method
+    double_opt_in), once.
+
+    The person has shown they read the mailbox of the address, so this also lifts its
+    unsubscribe suppression (`consent_record`). If the customer's address has changed since
+    the email was sent, the link no longer proves anything and changes nothing.
+    """
     with transaction.atomic():
         locked = Submission.objects.select_for_update().select_related("form").get(pk=submission.pk)
         if locked.state != SubmissionState.PENDING_CONFIRMATION or locked.customer_id is None:
             return locked
+        customer = Customer.objects.get(pk=locked.customer_id)
+        if customer.email.lower() != str(locked.data.get(EMAIL_FIELD, "")).lower():
+            return locked
         consent_record(
-            customer=Customer.objects.get(pk=locked.customer_id),
+            customer=customer,
             channel=Channel.EMAIL,
             granted=True,
             method=ConsentMethod.DOUBLE_OPT_IN,

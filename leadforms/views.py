@@ -19,7 +19,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -29,9 +28,10 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from common.clientip import client_ip, client_key
+from common.clientip import client_ip
 from common.exceptions import ApplicationError
 from common.page_policies import embeddable, form_action_allow
+from common.ratelimit import RateLimit, rate_limit_exceeded, retry_after, wait_message
 from leadforms.models import LeadForm, Submission, SubmissionState
 from leadforms.selectors import leadform_stats
 from leadforms.services import (
@@ -47,8 +47,7 @@ from leadforms.services import (
 )
 from leadforms.tokens import ConfirmLinkExpiredError, submission_id_from_token
 
-RATE_LIMIT = 20  # submissions per address per hour
-RATE_WINDOW_SECONDS = 60 * 60
+SUBMIT_LIMIT = RateLimit(group="leadform-submit", count=20, period_seconds=60 * 60)
 
 # --- public --------------------------------------------------------------------------------------
 
@@ -60,16 +59,6 @@ def _public(
     response["Cache-Control"] = "no-store"
     response["X-Robots-Tag"] = "noindex"
     return response
-
-
-def over_rate_limit(request: HttpRequest) -> bool:
-    key = f"leadform-submit:{client_key(request)}"
-    cache.add(key, 0, RATE_WINDOW_SECONDS)
-    try:
-        return cache.incr(key) > RATE_LIMIT
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, RATE_WINDOW_SECONDS)
-        return False
 
 
 def form_widgets(
@@ -167,11 +156,12 @@ class PublicFormView(View):
         if data is None:
             errors = {"body": ["Send a JSON object or a form."]}
             return JsonResponse(errors, status=400)
-        if over_rate_limit(request):
-            errors = {"non_field_errors": ["Too many submissions; please try again later."]}
+        wait = rate_limit_exceeded(request, limit=SUBMIT_LIMIT)
+        if wait is not None:
+            errors = {"non_field_errors": [wait_message(wait)]}
             if as_json:
-                return JsonResponse(errors, status=429)
-            return self._page(request, form, data, errors, status=429)
+                return retry_after(JsonResponse(errors, status=429), wait)
+            return retry_after(self._page(request, form, data, errors, status=429), wait)
         utm = {key: data.get(key) or request.GET.get(key, "") for key in UTM_FIELDS}
         try:
             form_submit(
@@ -268,7 +258,8 @@ class LeadFormForm(forms.Form):
         max_length=500,
         required=False,
         label="Consent checkbox text",
-        help_text="Blank: no consent checkbox. Ticked, it records email consent.",
+        help_text="Blank: no consent checkbox. Ticked by a new customer, it records email "
+        "consent; by an existing one, it sends a confirmation email.",
     )
     double_opt_in = forms.BooleanField(
         required=False, help_text="Consent counts only after the email's confirm link is used."

@@ -1,4 +1,5 @@
-"""Saved segments: a dynamic filter over customers (segments.definition) or a static list."""
+"""Saved segments: a dynamic filter over customers (segments.definition) or a static list; and
+the audience snapshots that fix whom a bulk send goes to."""
 
 from __future__ import annotations
 
@@ -67,3 +68,42 @@ class SegmentMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}: {self.customer_id}"
+
+
+class AudienceSnapshot(models.Model):
+    """The customers a bulk send was confirmed for, fixed at `frozen_at`.
+
+    A campaign (when it starts sending) and a bulk survey send (when it is asked for) resolve
+    their audience — a segment, filters or a list of customers — once, into a snapshot, and
+    then walk its customer ids in order, chunk by chunk (`segments.selectors.audience_chunk`).
+    Whoever joins the segment afterwards is not part of the send; whoever leaves it still is.
+    `total` is the number of customers fixed. Written by `segments.services.audience_freeze`.
+    """
+
+    frozen_at = models.DateTimeField()
+    total = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-frozen_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.total} customers fixed on {self.frozen_at:%Y-%m-%d %H:%M}"
+
+
+class AudienceSnapshotMember(models.Model):
+    """One customer of a snapshot. The primary key (snapshot, customer) is also the order a
+    send walks in, so a million members cost one row and one index entry each.
+
+    `customer_id` is a plain id, not a foreign key: the snapshot records whom the user
+    confirmed, a customer deleted since is passed over when their chunk comes, and deleting a
+    customer need not search every snapshot for them.
+    """
+
+    pk = models.CompositePrimaryKey("snapshot_id", "customer_id")
+    snapshot = models.ForeignKey(
+        AudienceSnapshot, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    customer_id = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id}: {self.customer_id}"

@@ -8,10 +8,14 @@ EXISTS and IN-subqueries; a static list as an IN over its members), so callers m
 use it as a subquery (`Customer.objects.filter(pk__in=segment_customers(s).values("pk"))`)
 without loading anyone into Python. A dynamic segment is evaluated when the query runs:
 relative dates ("within 30 days") count from that moment.
+
+A bulk send does not evaluate its audience as it goes: it fixes it once
+(`segments.services.audience_freeze`) and walks the snapshot with **`audience_chunk`**.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import cache
@@ -19,7 +23,7 @@ from django.db.models import QuerySet
 
 from customers.models import Customer
 from segments.definition import definition_q
-from segments.models import Segment, SegmentMember
+from segments.models import AudienceSnapshotMember, Segment, SegmentMember
 
 PREVIEW_LIMIT = 20
 # How old a count on the segment list may be: a dynamic segment's COUNT on a million customers
@@ -116,3 +120,35 @@ def segment_users(segment: Segment) -> dict[str, list[str]]:
         ],
     }
     return {kind: names for kind, names in users.items() if names}
+
+
+@dataclass(frozen=True)
+class AudienceChunk:
+    """The next part of a fixed audience: `customer_ids` still exist (in id order), `walked`
+    ids of the snapshot it covers (customers deleted since included), `last_id` the cursor
+    to continue after."""
+
+    customer_ids: list[int]
+    walked: int
+    last_id: int
+
+
+def audience_chunk(*, snapshot_id: int, after: int, size: int) -> AudienceChunk | None:
+    """The next `size` customers of a snapshot after the id `after`, or None at its end.
+
+    Customers deleted since the audience was fixed are walked past and left out of
+    `customer_ids`; consent and the like are the sender's to check at send time.
+    """
+    window = list(
+        AudienceSnapshotMember.objects.filter(snapshot_id=snapshot_id, customer_id__gt=after)
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)[:size]
+    )
+    if not window:
+        return None
+    existing = set(Customer.objects.filter(pk__in=window).values_list("pk", flat=True))
+    return AudienceChunk(
+        customer_ids=[pk for pk in window if pk in existing],
+        walked=len(window),
+        last_id=window[-1],
+    )

@@ -1,4 +1,5 @@
-"""Writes for segments: create, update, delete, static list members, freeze.
+"""Writes for segments: create, update, delete, static list members, freeze; and fixing the
+audience of a bulk send (`audience_freeze`).
 
 Every write validates first and raises SegmentInvalidError (an ApplicationError) with each
 error keyed by the input at fault: `name`, `kind`, `definition.rules[2].value`...; the API
@@ -8,17 +9,24 @@ answers it with a 400 keyed the same way, the dashboard shows it on the form.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import ProtectedError
+from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
 from customers.models import Customer
 from segments.definition import DefinitionInvalidError, definition_validate
-from segments.models import Segment, SegmentKind, SegmentMember
+from segments.models import (
+    AudienceSnapshot,
+    AudienceSnapshotMember,
+    Segment,
+    SegmentKind,
+    SegmentMember,
+)
 from segments.selectors import definition_customers, segment_customers, segment_users
 
 MAX_MEMBER_IDS = 10_000  # ids in one add/remove request
@@ -240,3 +248,28 @@ def segment_freeze(
     )
     _insert_members_from(frozen, segment_customers(segment))
     return frozen
+
+
+@transaction.atomic
+def audience_freeze(
+    *, customers: QuerySet[Customer], at: datetime | None = None
+) -> AudienceSnapshot:
+    """Fix `customers` as the audience of a send: a new snapshot holding their ids now.
+
+    One INSERT … SELECT copies the ids inside the database (a million customers never pass
+    through Python), in the caller's transaction: the send and the audience it was confirmed
+    for commit together or not at all. The snapshot's `total` is the number of customers fixed.
+    """
+    snapshot = AudienceSnapshot.objects.create(frozen_at=at or timezone.now())
+    sql, params = customers.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {AudienceSnapshotMember._meta.db_table} (snapshot_id, customer_id) "  # noqa: S608 - sql is Django's compiled query
+            f"SELECT %s, matching.customer_id FROM ({sql}) AS matching (customer_id) "
+            # In key order, the primary key's index grows at its right edge.
+            "ORDER BY matching.customer_id ON CONFLICT (snapshot_id, customer_id) DO NOTHING",
+            [snapshot.pk, *params],
+        )
+        snapshot.total = cursor.rowcount
+    snapshot.save(update_fields=["total"])
+    return snapshot

@@ -83,10 +83,16 @@ class SurveyBatch(models.Model):
     the audience is a segment: the link is cleared if the segment is deleted later (which is
     refused while the send is in progress), and the page still says whom it went to.
 
-    A Celery task works through it in chunks, each committed with its counts, so that the
-    dashboard shows progress and a run that dies resumes where it stopped. Preparing records
-    one invitation per customer (its key `batch:<id>:<customer id>` makes a second one
-    impossible); sending then queues each pending invitation's email once.
+    The audience is fixed when the send is asked for: the customers it holds then are copied
+    into `audience_snapshot` (`total` is their number), and the send goes to exactly them —
+    whoever joins the segment or starts matching the filters later is not invited, whoever
+    leaves still is.
+
+    A Celery task works through the snapshot in chunks, each committed with its counts, so
+    that the dashboard shows progress and a run that dies resumes where it stopped. Preparing
+    records one invitation per customer (its key `batch:<id>:<customer id>` makes a second
+    one impossible); sending then queues each pending invitation's email once. A customer
+    deleted since is passed over: `processed` counts them, no invitation does.
     """
 
     class State(models.TextChoices):
@@ -107,15 +113,20 @@ class SurveyBatch(models.Model):
         related_name="survey_batches",
     )
     segment_name = models.CharField(max_length=200, blank=True)
-    # Customers created after the send was asked for are not part of it.
-    customer_id_max = models.BigIntegerField(default=0)
+    audience_snapshot = models.OneToOneField(
+        "segments.AudienceSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     sent = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
-    cursor = models.BigIntegerField(default=0)  # the last customer id prepared
+    cursor = models.BigIntegerField(default=0)  # the last customer id of the snapshot handled
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -32,7 +32,7 @@ def response_queryset() -> QuerySet[Response]:
 
 
 def batch_queryset() -> QuerySet[SurveyBatch]:
-    return SurveyBatch.objects.select_related("survey", "created_by")
+    return SurveyBatch.objects.select_related("survey", "created_by", "audience_snapshot")
 
 
 def invitation_from_token(token: str) -> Invitation | None:

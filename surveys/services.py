@@ -3,10 +3,13 @@
 - `survey_invite` records one invitation (once per idempotency key) and queues its email
   through the outbox (`messaging.services.message_queue`, key `survey-invitation:<id>`), so
   that an invitation is emailed at most once however often it is retried.
-- `survey_send_bulk` records a `SurveyBatch`; `survey_batch_run` (in a Celery task) works
-  through it in chunks. Each chunk — its invitations, their emails, the batch's cursor and
-  counts — commits as one transaction, so a worker that dies loses nothing and repeats
-  nothing: the chunk rolls back whole, and the next run starts after the last committed one.
+- `survey_send_bulk` records a `SurveyBatch` and fixes its audience in the same transaction
+  (`segments.services.audience_freeze`): the customers matching then are the send, whatever
+  the segment or the customers do afterwards. `survey_batch_run` (in a Celery task) works
+  through that snapshot in chunks, in customer id order. Each chunk — its invitations, their
+  emails, the batch's cursor and counts — commits as one transaction, so a worker that dies
+  loses nothing and repeats nothing: the chunk rolls back whole, and the next run starts
+  after the last committed one.
 - `survey_answer` records the answer once and lets it move the wheel: a promoter in a Delight
   stage moves to `settings.FLYWHEEL_PROMOTER_STAGE`, a detractor gets a call-back task, and
   `survey.answered` is announced after commit.
@@ -14,7 +17,6 @@
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 import uuid
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -40,7 +42,8 @@ from messaging.models import Channel, MessageKind
 from messaging.services import MessageSpec, message_enqueue, message_queue, message_queue_many
 from segments.definition import DefinitionInvalidError
 from segments.models import Segment
-from segments.selectors import segment_customers
+from segments.selectors import AudienceChunk, audience_chunk, segment_customers
+from segments.services import audience_freeze
 from stages.models import ActorKind, Phase, Stage
 from stages.services import customer_move_stage
 from surveys.models import (
@@ -446,29 +449,24 @@ def _clean_filters(filters: dict[str, Any]) -> dict[str, str]:
 
 
 def batch_customers(batch: SurveyBatch) -> QuerySet[Customer]:
-    """The customers a bulk send is for: its filters, ids or segment, among those that existed
-    when it was asked for. A segment is evaluated at each chunk, as filters are. Raises
-    ApplicationError when the filters or the segment's rules no longer validate (a stage
-    deleted meanwhile) or the segment is gone: the send must fail rather than widen."""
-    customers = Customer.objects.filter(pk__lte=batch.customer_id_max)
+    """The customers a bulk send's filters, ids or segment hold now: what `survey_send_bulk`
+    fixes as its audience, once. Raises ApplicationError when the filters or the segment's
+    rules do not validate (a stage deleted meanwhile): a send must be refused rather than
+    widened."""
     if batch.customer_ids is not None:
-        return customers.filter(pk__in=batch.customer_ids)
-    if batch.segment_name:
-        if batch.segment is None:
-            raise ApplicationError(f"The segment “{batch.segment_name}” was deleted.")
+        return Customer.objects.filter(pk__in=batch.customer_ids)
+    if batch.segment is not None:
         try:
-            members = segment_customers(batch.segment)
+            return segment_customers(batch.segment)
         except DefinitionInvalidError as error:
             problems = "; ".join(" ".join(m) for m in error.as_dict().values())
             raise ApplicationError(
-                f"The rules of the segment “{batch.segment_name}” are no longer valid "
-                f"({problems}).",
+                f"The rules of the segment “{batch.segment.name}” are not valid ({problems}).",
                 field="segment",
             ) from error
-        return members.filter(pk__lte=batch.customer_id_max)
-    filterset = CustomerFilter(batch.filters, queryset=customers)
+    filterset = CustomerFilter(batch.filters, queryset=Customer.objects.all())
     if not filterset.is_valid():
-        raise ApplicationError(f"The filters are no longer valid: {dict(filterset.errors)}")
+        raise ApplicationError(f"The filters are not valid: {dict(filterset.errors)}")
     return filterset.qs
 
 
@@ -485,9 +483,10 @@ def survey_send_bulk(
     customer), `customer_ids`, or the customers in `segment`.
 
     Exactly one audience is given, else an ApplicationError (on `segment` when a segment
-    comes with another one). Records the batch with its expected total and hands it to a
-    worker after commit (`surveys.tasks.survey_batch_process`). Customers created afterwards
-    are not included.
+    comes with another one). Records the batch with its audience fixed — the customers it
+    holds now, `total` of them, in an `AudienceSnapshot` written in the same transaction —
+    and hands it to a worker after commit (`surveys.tasks.survey_batch_process`). Customers
+    who match only afterwards are not included; those who stop matching still are.
     """
     if not survey.is_active:
         raise ApplicationError(f"The survey '{survey.name}' is not active.", field="survey")
@@ -527,10 +526,10 @@ def survey_send_bulk(
             customer_ids=ids,
             segment=segment,
             segment_name=segment.name if segment is not None else "",
-            customer_id_max=Customer.objects.aggregate(top=Max("pk"))["top"] or 0,
             created_by=sent_by,
         )
-        batch.total = batch_customers(batch).count()
+        batch.audience_snapshot = audience_freeze(customers=batch_customers(batch))
+        batch.total = batch.audience_snapshot.total
         batch.save()
         survey_batch_enqueue(batch_id=batch.pk)
     return batch
@@ -547,10 +546,11 @@ def survey_batch_step(*, batch_id: int, chunk_size: int = BATCH_CHUNK_SIZE) -> S
     """Do one chunk of a bulk send, in one transaction; returns the batch (None if gone).
 
     The batch row is locked for the chunk, so two workers on the same batch take turns and
-    never handle the same customers. For the next `chunk_size` customers after the cursor:
-    insert their invitations (ON CONFLICT DO NOTHING on the key `batch:<id>:<customer>`),
-    queue the email of each one still pending, and add the chunk to the counts. When no
-    customer is left, the counts are recomputed from the invitations and the batch is done.
+    never handle the same customers. For the next `chunk_size` customers of the batch's fixed
+    audience after the cursor (customers deleted since are passed over): insert their
+    invitations (ON CONFLICT DO NOTHING on the key `batch:<id>:<customer>`), queue the email
+    of each one still pending, and add the chunk to the counts. When no customer is left,
+    the counts are recomputed from the invitations and the batch is done.
     """
     with transaction.atomic():
         batch = (
@@ -565,51 +565,25 @@ def survey_batch_step(*, batch_id: int, chunk_size: int = BATCH_CHUNK_SIZE) -> S
         if batch.state == SurveyBatch.State.QUEUED:
             batch.state = SurveyBatch.State.SENDING
             batch.started_at = now
-        try:
-            customers = batch_customers(batch)
-        except ApplicationError as error:
+        if batch.audience_snapshot_id is None:  # cannot happen once recorded; never guess
             batch.state = SurveyBatch.State.FAILED
-            batch.error = error.message
+            batch.error = "The send has no fixed audience."
             batch.finished_at = now
             batch.save()
             return batch
-        ids = _next_chunk(batch, customers, chunk_size)
-        if ids:
-            _batch_chunk(batch, ids, now=now)
-        else:
+        chunk = audience_chunk(
+            snapshot_id=batch.audience_snapshot_id, after=batch.cursor, size=chunk_size
+        )
+        if chunk is None:
             _batch_finish(batch, now=now)
+        else:
+            _batch_chunk(batch, chunk, now=now)
         batch.save()
     return batch
 
 
-def _next_chunk(batch: SurveyBatch, customers: QuerySet[Customer], size: int) -> list[int]:
-    """The next customers after the batch's cursor, in id order.
-
-    A batch of explicit ids walks its own sorted list (a bisect, then a query on at most
-    `size` ids): matching a growing cursor against an IN list of every id in each chunk
-    would make a large send quadratic.
-    """
-    if batch.customer_ids is not None:
-        while True:
-            start = bisect.bisect_right(batch.customer_ids, batch.cursor)
-            window = batch.customer_ids[start : start + size]
-            if not window:
-                return []
-            existing = set(
-                Customer.objects.filter(pk__in=window, pk__lte=batch.customer_id_max).values_list(
-                    "pk", flat=True
-                )
-            )
-            chunk = [pk for pk in window if pk in existing]
-            if chunk:
-                return chunk
-            batch.cursor = window[-1]  # every one of them was deleted since: skip past them
-    return list(
-        customers.filter(pk__gt=batch.cursor).order_by("pk").values_list("pk", flat=True)[:size]
-    )
-
-
-def _batch_chunk(batch: SurveyBatch, customer_ids: list[int], *, now: datetime) -> None:
+def _batch_chunk(batch: SurveyBatch, chunk: AudienceChunk, *, now: datetime) -> None:
+    customer_ids = chunk.customer_ids
     survey = batch.survey
     Invitation.objects.bulk_create(
         [
@@ -703,11 +677,11 @@ def _batch_chunk(batch: SurveyBatch, customer_ids: list[int], *, now: datetime) 
         )
     )
     _add_counts(batch, states)
-    batch.cursor = customer_ids[-1]
+    batch.processed += chunk.walked  # customers deleted since count as handled
+    batch.cursor = chunk.last_id
 
 
 def _add_counts(batch: SurveyBatch, states: Counter[str]) -> None:
-    batch.processed += sum(n for state, n in states.items() if state != InvitationState.PENDING)
     batch.sent += (
         states[InvitationState.SENT]
         + states[InvitationState.ANSWERED]
@@ -718,7 +692,8 @@ def _add_counts(batch: SurveyBatch, states: Counter[str]) -> None:
 
 
 def _batch_finish(batch: SurveyBatch, *, now: datetime) -> None:
-    """Recount from the invitations themselves, so that the final numbers are exact."""
+    """Recount from the invitations themselves, so that the final numbers are exact; `total`
+    stays the number of customers fixed when the send was asked for."""
     states = Counter(
         dict(
             Invitation.objects.filter(batch=batch)
@@ -728,9 +703,9 @@ def _batch_finish(batch: SurveyBatch, *, now: datetime) -> None:
             .values_list("state", "n")
         )
     )
-    batch.processed = batch.sent = batch.skipped = batch.failed = 0
+    batch.sent = batch.skipped = batch.failed = 0
     _add_counts(batch, states)
-    batch.total = sum(states.values())
+    batch.processed = batch.total  # every customer of the fixed audience has been handled
     batch.state = SurveyBatch.State.DONE
     batch.finished_at = now
 

@@ -104,13 +104,13 @@ def api_client() -> APIClient:
 
 @pytest.fixture
 def api_as(api_client: APIClient) -> Callable[[User], APIClient]:
-    """An API client authenticated with the user's token, as an integration would be."""
-    from rest_framework.authtoken.models import Token
+    """An API client authenticated with a personal token of the user, as a script would be."""
+    from accounts.services import api_token_create
 
     def login(user: User) -> APIClient:
-        token, _ = Token.objects.get_or_create(user=user)
+        _, token = api_token_create(user=user, name="tests")
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         return client
 
     return login

@@ -48,6 +48,16 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
     ab_metric = serializers.CharField(help_text=METRIC_HELP)
     variants = VariantSerializer(many=True, read_only=True)
     percent = serializers.IntegerField(help_text="Progress of the send, 0-100.")
+    total = serializers.IntegerField(
+        help_text="The recipients: the customers the audience held when sending started, "
+        "fixed for the whole send (0 before it starts)."
+    )
+    audience_fixed_at = serializers.DateTimeField(
+        source="audience_snapshot.frozen_at",
+        allow_null=True,
+        help_text="When the recipients were fixed: when sending started (send-now, or the "
+        "scheduled time). Null before. Customers who join the segment later are not sent to.",
+    )
 
     class Meta:
         model = Campaign
@@ -73,6 +83,7 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "total",
+            "audience_fixed_at",
             "processed",
             "skipped",
             "percent",

@@ -138,7 +138,8 @@ class CampaignScheduleApi(APIView):
         operation_id="campaigns_schedule",
         request=ScheduleInputSerializer,
         responses={200: CampaignOutputSerializer, **error_responses(400, 401, 403, 404)},
-        description="Draft → scheduled: sending starts at `scheduled_at` (within a minute).",
+        description="Draft → scheduled: sending starts at `scheduled_at` (within a minute). "
+        "The recipients are fixed when it starts, not now.",
     )
     def post(self, request: Request, pk: int) -> Response:
         campaign = _campaign(pk)
@@ -173,8 +174,10 @@ def _action(service: Any, operation_id: str, description: str) -> type[APIView]:
 CampaignSendNowApi = _action(
     campaign_send_now,
     "campaigns_send_now",
-    "Draft or scheduled → sending, now. A second call (a double click) is refused; each "
-    "customer gets at most one message whatever happens.",
+    "Draft or scheduled → sending, now. The recipients are fixed now: the customers the "
+    "audience holds at this moment (`total`, as of `audience_fixed_at`); customers who join "
+    "the segment later are not sent to, those who leave it still are. A second call (a "
+    "double click) is refused; each customer gets at most one message whatever happens.",
 )
 CampaignPauseApi = _action(campaign_pause, "campaigns_pause", "Sending or scheduled → paused.")
 CampaignResumeApi = _action(

@@ -1,10 +1,15 @@
-"""OpenAPI pieces shared by every endpoint: the shapes of error responses."""
+"""OpenAPI pieces shared by every endpoint: the shapes of error responses, and the
+`Idempotency-Key` header every write takes."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
 from rest_framework import serializers
+
+from common.api.idempotency import HEADER, IN_PROGRESS, MAX_KEY_LENGTH, REPLAYED_HEADER
 
 _detail = inline_serializer(name="ErrorDetail", fields={"detail": serializers.CharField()})
 
@@ -43,3 +48,50 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         else:
             responses[code] = OpenApiResponse(response=_detail, description=_DESCRIPTIONS[code])
     return responses
+
+
+def idempotency_key_postprocess(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular hook: every authenticated write takes the optional `Idempotency-Key`
+    header and may answer 409 for it (common/api/idempotency.py), documented here once
+    rather than on each view. Public operations (no `security`) ignore the header."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _WRITE_OPERATIONS or not operation.get("security"):
+                continue
+            operation.setdefault("parameters", []).append(dict(_IDEMPOTENCY_KEY_PARAMETER))
+            operation["responses"].setdefault("409", dict(_IDEMPOTENCY_CONFLICT))
+    return result
+
+
+_WRITE_OPERATIONS = frozenset({"post", "put", "patch", "delete"})
+_IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    "description": (
+        "Makes this request safe to resend: a key of your choosing (1 to "
+        f"{MAX_KEY_LENGTH} visible ASCII characters, e.g. a UUID), new for each new request. "
+        "A resend with the same key, method, path and body is not run again; it gets the "
+        f"first answer back, with `{REPLAYED_HEADER}: true`. Only successful answers are "
+        "kept (24 hours at least): after a 4xx the request wrote nothing, and the key may "
+        "be used for the corrected request. A malformed key is a 400 on `Idempotency-Key`."
+    ),
+}
+_IDEMPOTENCY_CONFLICT: dict[str, Any] = {
+    "description": (
+        "The `Idempotency-Key` was used for another request (another method, path or body), "
+        "or a request with it is still running (then with `Retry-After`). Nothing written."
+    ),
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {HEADER: {"type": "array", "items": {"type": "string"}}},
+            },
+            "example": {HEADER: [IN_PROGRESS]},
+        }
+    },
+}

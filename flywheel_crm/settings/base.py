@@ -5,6 +5,7 @@ running locally; production.py insists on the ones that must be set.
 """
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,7 +32,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -64,6 +66,11 @@ MIDDLEWARE = [
     "dashboard.freshness.DashboardFreshnessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a sign-in refused for a lockout into the 429 answer (accounts/lockout.py); outside
+    # the idempotency middleware, so that it sees the response of the view that one calls.
+    "axes.middleware.AxesMiddleware",
+    # Last: it calls the API view itself, inside the transaction that stores its answer.
+    "common.api.idempotency.IdempotencyKeyMiddleware",
 ]
 
 # --- Security headers -------------------------------------------------------------------------
@@ -150,6 +157,43 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# --- Sign-in: lockouts and API tokens (docs/api.md, docs/deploy.md) -------------------------
+# The lockout backend comes first: it refuses a sign-in while the account or the address is
+# locked out, before any password is checked (django-axes, accounts/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed sign-ins (dashboard, admin and API alike) within the cool-off that lock out: one
+# account from one address, one address whatever the accounts tried, one account from
+# anywhere (0 turns a limit off). A success resets that account's count from that address.
+FLYWHEEL_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS = env.int(
+    "FLYWHEEL_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS", default=5
+)
+FLYWHEEL_LOGIN_FAILURES_PER_ADDRESS = env.int("FLYWHEEL_LOGIN_FAILURES_PER_ADDRESS", default=20)
+FLYWHEEL_LOGIN_FAILURES_PER_ACCOUNT = env.int("FLYWHEEL_LOGIN_FAILURES_PER_ACCOUNT", default=50)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("FLYWHEEL_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = "accounts.lockout.lockout_parameters"
+# axes compares every count with this one number; accounts/lockout.py scales each to it.
+AXES_FAILURE_LIMIT = max(1, FLYWHEEL_LOGIN_FAILURES_PER_ACCOUNT_AND_ADDRESS)
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "common.clientip.client_ip"
+AXES_RESET_ON_SUCCESS = True
+# Successful sign-ins are not logged by axes: only the failures that count towards a lockout.
+AXES_DISABLE_ACCESS_LOG = True
+# Requests a minute per address to POST /api/v1/auth/token/, whatever their outcome.
+FLYWHEEL_API_TOKEN_RATE_PER_MINUTE = env.int("FLYWHEEL_API_TOKEN_RATE_PER_MINUTE", default=60)
+# Personal API tokens are stored as SHA-512 digests and expire this many days after issue.
+KNOX_TOKEN_MODEL = "accounts.ApiToken"  # noqa: S105 - a model, not a secret
+# knox's migrations would create its own token table even though the model above replaces it;
+# nothing uses that table, and its key to auth_user would stop the test database's flushes.
+MIGRATION_MODULES = {"knox": None}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=env.int("FLYWHEEL_API_TOKEN_TTL_DAYS", default=30)),
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -166,7 +210,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # --- Django REST framework -------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["accounts.permissions.RolePermission"],
@@ -194,6 +238,11 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Documents the Idempotency-Key header and its 409 on every write, in one place.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "common.api.schema.idempotency_key_postprocess",
+    ],
     # Swagger UI is served from our own static files: the dashboard works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -231,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60,
     },
     "events-prune": {"task": "common.tasks.events_prune_old", "schedule": 24 * 60 * 60},
+    # The API's Idempotency-Key answers are kept 24 hours at least, then pruned.
+    "idempotency-keys-prune": {
+        "task": "common.tasks.idempotency_keys_prune",
+        "schedule": 60 * 60,
+    },
     # Automation: publish due steps and recover abandoned runs; find idle customers hourly.
     "automation-steps-sweep": {"task": "automation.tasks.steps_sweep", "schedule": 30},
     "automation-idle-sweep": {"task": "automation.tasks.idle_sweep", "schedule": 60 * 60},

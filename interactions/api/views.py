@@ -424,8 +424,10 @@ _BATCH_SEMANTICS = (
     "written, invalid ones are reported and written nothing — **only the valid items are "
     "written**. The answer is 200 whatever the mix, with one result per item in order: "
     '`{"index", "status": "created"|"existing"|"error", "id", "errors"}`, where `errors` '
-    "has the shape of a 400 body. The whole batch commits at once: if the request fails "
-    "(a 5xx, a dropped connection) none of it was written, so resending it is safe."
+    "has the shape of a 400 body. The valid items commit together, in one transaction, but "
+    "an answer that did not arrive (a timeout, a dropped connection) does not say whether "
+    "they did. Send it with an `Idempotency-Key` and resend it with the same key: a batch "
+    "that was written gets its first answer back instead of being written again."
 )
 
 

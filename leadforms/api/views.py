@@ -125,9 +125,10 @@ class LeadFormSubmissionsApi(generics.ListAPIView):
         operation_id="forms_submissions_create",
         request=SubmissionInputSerializer,
         responses={201: SubmissionOutputSerializer, **error_responses(400, 401, 403, 404)},
-        description="The same path as the public form: match or create the customer by "
-        "email, record consent (or send the double opt-in email), fire `form.submitted`. "
-        "Field errors are keyed by the form's field names.",
+        description="The same path as the public form: match the customer by email (an "
+        "existing one is only added to, never overwritten) or create them, record consent or "
+        "send the confirmation email (docs/consent.md), fire `form.submitted`. Field errors "
+        "are keyed by the form's field names.",
     )
     def post(self, request: Request, slug: str) -> Response:
         form = get_object_or_404(LeadForm, slug=slug)

@@ -210,6 +210,18 @@ class BatchCreateInputSerializer(serializers.Serializer):
 
 class BatchOutputSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True, help_text="0-100; 100 once done.")
+    total = serializers.IntegerField(
+        read_only=True,
+        help_text="The recipients: the customers the audience held when the send was asked "
+        "for, fixed for the whole send.",
+    )
+    audience_fixed_at = serializers.DateTimeField(
+        source="audience_snapshot.frozen_at",
+        read_only=True,
+        allow_null=True,
+        help_text="When the recipients were fixed (when the send was asked for). Customers "
+        "who join the segment or match the filters later are not invited.",
+    )
 
     class Meta:
         model = SurveyBatch
@@ -222,6 +234,7 @@ class BatchOutputSerializer(serializers.ModelSerializer):
             "segment_name",
             "state",
             "total",
+            "audience_fixed_at",
             "processed",
             "sent",
             "skipped",

@@ -118,10 +118,12 @@ class SurveyBatchCreateApi(APIView):
         "chunks. Follow its progress at /surveys/batches/{id}/. Each customer is invited "
         "once per bulk send; one who still holds an open invitation to the survey is "
         "recorded as skipped with the reason. Give one audience: `filters` (`{}` for every "
-        "customer), `customer_ids` or `segment` (a saved segment's id, evaluated as the send "
-        "goes, like filters). An unknown or invalid filter is a 400 on `filters`; an unknown "
-        "segment, or a segment with another audience, a 400 on `segment`; no audience at all "
-        "a 400 on `non_field_errors`.",
+        "customer), `customer_ids` or `segment` (a saved segment's id). The audience is fixed "
+        "now: `total` customers, as of `audience_fixed_at`; customers who join the segment or "
+        "match the filters later are not invited, those who leave still are. An unknown or "
+        "invalid filter is a 400 on `filters`; an unknown segment, a segment whose rules no "
+        "longer validate, or a segment with another audience, a 400 on `segment`; no "
+        "audience at all a 400 on `non_field_errors`.",
     )
     def post(self, request: Request, pk: int) -> Response:
         survey = _survey(pk)

@@ -21,6 +21,7 @@ from campaigns.services import (
     campaign_send_run,
 )
 from messaging.models import OutboundMessage
+from segments.selectors import AudienceChunk
 
 # Slow: real threads on real connections, and (transactional) the flush afterwards empties
 # what the migrations seeded, as the other real-concurrency tests do.
@@ -87,7 +88,8 @@ def test_the_database_refuses_a_second_message_even_without_the_lock(draft, cons
         from django.utils import timezone
 
         with transaction.atomic():
-            _send_chunk(Campaign.objects.get(pk=campaign.pk), ids, now=timezone.now())
+            whole = AudienceChunk(customer_ids=ids, walked=len(ids), last_id=ids[-1])
+            _send_chunk(Campaign.objects.get(pk=campaign.pk), whole, now=timezone.now())
 
     errors = _in_threads(chunk)
 

@@ -4,6 +4,7 @@ proxies the installation trusts (FLYWHEEL_TRUSTED_PROXIES)."""
 from __future__ import annotations
 
 import pytest
+from django.http import HttpRequest
 from django.test import RequestFactory, override_settings
 
 from common.clientip import client_ip, client_key
@@ -11,11 +12,11 @@ from common.clientip import client_ip, client_key
 PROXY = "10.0.0.5"
 
 
-def _request(remote: str, forwarded: str | None = None):
-    extra = {"REMOTE_ADDR": remote}
+def _request(remote: str, forwarded: str | None = None) -> HttpRequest:
+    request = RequestFactory().get("/", REMOTE_ADDR=remote)
     if forwarded is not None:
-        extra["HTTP_X_FORWARDED_FOR"] = forwarded
-    return RequestFactory().get("/", **extra)
+        request.META["HTTP_X_FORWARDED_FOR"] = forwarded
+    return request
 
 
 @override_settings(FLYWHEEL_TRUSTED_PROXIES=[])

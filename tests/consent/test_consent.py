@@ -179,14 +179,20 @@ def test_a_forged_token_is_a_404(customer_factory):
     assert customer.email_consent
 
 
-def test_a_self_opt_in_lifts_an_unsubscribe_but_staff_cannot(customer_factory):
+def test_only_a_confirmed_double_opt_in_lifts_an_unsubscribe(customer_factory):
     customer = customer_factory(email_consent=True)
     unsubscribe(customer=customer, channel="email", method="one_click")
 
-    consent_record(customer=customer, channel="email", granted=True, method="dashboard")
-    assert marketing_allowed(customer=customer, channel="email", address=customer.email)[0] is False
+    # Staff cannot override it, nor can a form's tick: anyone can type anyone's address.
+    for method in ("dashboard", "api", "form"):
+        consent_record(customer=customer, channel="email", granted=True, method=method)
+        assert Suppression.objects.filter(address=customer.email.lower()).exists(), method
+        assert (
+            marketing_allowed(customer=customer, channel="email", address=customer.email)[0]
+            is False
+        )
 
-    consent_record(customer=customer, channel="email", granted=True, method="form")
+    consent_record(customer=customer, channel="email", granted=True, method="double_opt_in")
     assert marketing_allowed(customer=customer, channel="email", address=customer.email) == (
         True,
         "",

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
+from consent.models import ConsentEvent, Suppression
+from consent.services import unsubscribe
 from customers.models import Customer, Referral
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limit():
-    # Never cache.clear(): it would flush a Redis database other runs may share.
-    cache.delete("referral-signup:127.0.0.1")
+def _fresh_rate_limit(client):
+    # Each test posts from its own address: the rate limit counts per address in the shared
+    # cache (never cache.clear(): it would flush a Redis database other runs may share).
+    client.defaults["REMOTE_ADDR"] = f"198.18.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}"
 
 
 def _url(code: str) -> str:
@@ -95,4 +99,28 @@ def test_too_many_sign_ups_from_one_address_are_refused(client, customer_factory
     response = client.post(_url(referrer.referral_code), _form(email="one-more@example.com"))
 
     assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert b"Too many submissions" in response.content
     assert not Customer.objects.filter(email="one-more@example.com").exists()
+
+
+def test_a_known_customer_is_neither_overwritten_nor_resubscribed(client, customer_factory):
+    referrer = customer_factory()
+    known = customer_factory(
+        email="Lan@example.com", first_name="Lan", company="Acme", email_consent=True
+    )
+    unsubscribe(customer=known, channel="email", method="unsubscribe_link")
+
+    response = client.post(
+        _url(referrer.referral_code),
+        _form(email="LAN@EXAMPLE.COM", first_name="Mallory", company="Evil", email_consent="on"),
+    )
+
+    assert response.status_code == 200
+    assert b"Thank you" in response.content  # the same page: it reveals no customer
+    known.refresh_from_db()
+    assert (known.first_name, known.company, known.email_consent) == ("Lan", "Acme", False)
+    assert known.referred_by is None
+    assert not ConsentEvent.objects.filter(customer=known, granted=True).exists()
+    assert Suppression.objects.filter(address="lan@example.com").exists()
+    assert Customer.objects.filter(email__iexact="lan@example.com").count() == 1

@@ -76,14 +76,15 @@ def test_a_new_email_creates_the_customer_in_attract_with_utm(lead_form, client_
     assert submission.created_customer
 
 
-def test_a_known_email_updates_without_blanking(lead_form, customer_factory, client_ip):
+def test_a_known_email_adds_without_overwriting(lead_form, customer_factory, client_ip):
     customer = customer_factory(email="bo@example.com", company="Acme", first_name="Bo")
 
     _post(lead_form, {"email": "BO@example.com", "first_name": "Bob", "company": ""}, client_ip)
 
     customer.refresh_from_db()
     assert Customer.objects.count() == 1
-    assert (customer.first_name, customer.company) == ("Bob", "Acme")
+    assert (customer.first_name, customer.company) == ("Bo", "Acme")
+    assert Submission.objects.get().data["first_name"] == "Bob"
     assert "newsletter" in customer.tags
     assert not customer.email_consent  # the box was not ticked
 
@@ -105,6 +106,8 @@ def test_the_rate_limit_answers_429(lead_form, client_ip):
     response = _post(lead_form, {"email": "late@example.com", "first_name": "L"}, client_ip)
 
     assert response.status_code == 429
+    assert 0 < int(response["Retry-After"]) <= 3600
+    assert "Too many submissions" in response.content.decode()
     assert not Customer.objects.filter(email="late@example.com").exists()
 
 
@@ -282,3 +285,22 @@ def test_behind_the_proxy_each_visitor_has_their_own_rate_limit(lead_form, clien
 
     assert Customer.objects.count() == 25
     assert Submission.objects.filter(ip="192.0.2.25").exists()
+
+
+def test_an_unreachable_cache_lets_submissions_through(lead_form, client_ip, caplog):
+    # Nothing listens on port 1: every cache call fails to connect, as in a Redis outage.
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        for n in range(22):
+            response = _post(
+                lead_form, {"email": f"o{n}@example.com", "first_name": "O"}, client_ip
+            )
+            assert response.status_code == 200, n
+
+    assert Customer.objects.count() == 22
+    assert "Rate limit leadform-submit not applied" in caplog.text

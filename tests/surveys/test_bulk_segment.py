@@ -14,7 +14,6 @@ from django.test import Client
 from django.urls import reverse
 
 from common.exceptions import ApplicationError
-from customers.models import Customer
 from segments.models import Segment
 from segments.services import (
     SegmentInUseError,
@@ -130,25 +129,39 @@ def test_no_audience_at_all_is_refused(surveys) -> None:
     assert not SurveyBatch.objects.exists()
 
 
-def test_a_segment_whose_rules_stop_validating_fails_the_send_instead_of_widening_it(
+def test_a_segment_whose_rules_no_longer_validate_is_refused_on_segment(
     customer_factory, surveys
 ) -> None:
     pilot = Stage.objects.create(slug="pilot", name="Pilot", phase="attract", position=99)
-    customer_factory(stage="pilot")
-    customer_factory()
     segment = segment_create(
         name="Pilots",
         definition={"op": "and", "rules": [{"field": "stage", "op": "in", "value": ["pilot"]}]},
     )
+    pilot.delete()
+
+    with pytest.raises(ApplicationError, match="Pilots") as caught:
+        survey_send_bulk(survey=surveys["nps"], segment=segment, sent_by=None)
+
+    assert caught.value.field == "segment"
+    assert not SurveyBatch.objects.exists()
+
+
+def test_rules_that_stop_validating_after_the_send_neither_fail_nor_widen_it(
+    customer_factory, surveys
+) -> None:
+    pilot = Stage.objects.create(slug="pilot", name="Pilot", phase="attract", position=99)
+    piloted, vip = customer_factory(stage="pilot"), customer_factory(tags=["vip"])
+    customer_factory()
+    rules = [{"field": "stage", "op": "in", "value": ["pilot"]}, VIP["rules"][0]]
+    segment = segment_create(name="Pilots", definition={"op": "or", "rules": rules})
     batch = survey_send_bulk(survey=surveys["nps"], segment=segment, sent_by=None)
-    Customer.objects.filter(stage=pilot).delete()
+    piloted.delete()  # with its history, so that the stage can go too
     pilot.delete()
 
     batch = run_in_chunks(batch)
 
-    assert batch.state == "failed"
-    assert "Pilots" in batch.error
-    assert not Invitation.objects.filter(batch=batch).exists()
+    assert (batch.state, batch.error, batch.total) == ("done", "", 2)
+    assert list(Invitation.objects.values_list("customer_id", flat=True)) == [vip.pk]
 
 
 def test_a_segment_cannot_be_deleted_while_a_send_to_it_is_in_progress(
@@ -166,18 +179,23 @@ def test_a_segment_cannot_be_deleted_while_a_send_to_it_is_in_progress(
     assert (batch.segment, batch.segment_name, batch.state) == (None, "VIPs", "done")
 
 
-def test_a_batch_whose_segment_is_gone_fails_rather_than_widening(
+def test_a_batch_whose_segment_is_gone_still_reaches_the_customers_confirmed(
     customer_factory, surveys, vips
 ) -> None:
-    customer_factory(tags=["vip"])
+    member = customer_factory(tags=["vip"])
     customer_factory()
     batch = survey_send_bulk(survey=surveys["nps"], segment=vips, sent_by=None)
     Segment.objects.filter(pk=vips.pk).delete()  # around the service's check
 
     batch = run_in_chunks(batch)
 
-    assert (batch.state, batch.error) == ("failed", "The segment “VIPs” was deleted.")
-    assert not Invitation.objects.exists()
+    assert (batch.state, batch.error, batch.segment, batch.segment_name) == (
+        "done",
+        "",
+        None,
+        "VIPs",
+    )
+    assert list(Invitation.objects.values_list("customer_id", flat=True)) == [member.pk]
 
 
 # --- the API -------------------------------------------------------------------------------

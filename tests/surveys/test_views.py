@@ -13,7 +13,7 @@ from accounts.roles import PERMISSION_MATRIX, ROLES
 from messaging.models import OutboundMessage
 from surveys import tasks
 from surveys.models import Invitation, SurveyBatch
-from surveys.services import survey_answer, survey_batch_step
+from surveys.services import survey_answer, survey_batch_step, survey_send_bulk
 
 pytestmark = pytest.mark.django_db
 
@@ -216,8 +216,8 @@ def test_a_finished_batch_page_shows_the_counts_and_stops_refreshing(
 ):
     customers = [customer_factory(tags=["vip"]) for _ in range(2)]
     invite(customers[0], "nps")
-    batch: SurveyBatch | None = SurveyBatch.objects.create(
-        survey=surveys["nps"], filters={"tag": "vip"}, customer_id_max=customers[-1].pk
+    batch: SurveyBatch | None = survey_send_bulk(
+        survey=surveys["nps"], filters={"tag": "vip"}, sent_by=support
     )
     while batch is not None and batch.is_running:
         batch = survey_batch_step(batch_id=batch.pk)
