@@ -9,6 +9,16 @@ from rest_framework.request import Request
 
 SAFE = ("GET", "HEAD", "OPTIONS")
 
+# Making the server send customer data, signed with a secret, to a URL of one's choosing is
+# one power, whichever door it comes through: a webhook subscription, or an automation rule's
+# "call a webhook" action. Both ask for this permission (Admin's, in accounts.roles).
+WEBHOOK_TARGETS_PERMISSION = "webhooks.add_subscription"
+
+
+def can_choose_webhook_targets(user: Any) -> bool:
+    """Whether `user` may point the server's webhook requests at a URL of their choosing."""
+    return bool(user and user.is_authenticated and user.has_perm(WEBHOOK_TARGETS_PERMISSION))
+
 
 class RolePermission(BasePermission):
     """Grants a request when the user holds the permission the view names for it.

@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 
+from accounts.permissions import can_choose_webhook_targets
 from common.exceptions import ApplicationError
 from common.validators import validate_no_nul
 from customers.models import MAX_TAG_LENGTH, MAX_TAGS
 from customers.services import customer_update, normalize_tags
+from webhooks.guard import TargetRefusedError, target_resolve
+from webhooks.services import webhook_call
 
 if TYPE_CHECKING:
     from automation.models import Rule, Step
@@ -52,13 +54,19 @@ class ActionContext:
 
 @dataclass(frozen=True)
 class ActionSpec:
-    """One action type: label, params validation, the run, and a summary in words."""
+    """One action type: label, params validation, the run, and a summary in words.
+
+    `permitted`, when set, is the check a person saving a rule with this action must pass on
+    top of the rule permissions (an action that does what only some roles may do by hand).
+    """
 
     type: str
     label: str
     validate: Callable[[dict[str, Any], str], tuple[dict[str, Any], Errors]]
     run: Callable[[ActionContext], dict[str, Any]]
     describe: Callable[[dict[str, Any]], str]
+    permitted: Callable[[Any], bool] | None = None
+    permission_denied: str = ""
 
 
 ACTIONS: dict[str, ActionSpec] = {}
@@ -309,32 +317,18 @@ def _remove_tag_run(context: ActionContext) -> dict[str, Any]:
 # --- call a webhook -----------------------------------------------------------------------------
 
 
-def _webhook_url_refusal(url: str) -> str:
-    """What the webhooks guard says about the URL's form ('' if fine, or no guard yet)."""
-    try:
-        from webhooks.guard import url_check
-    except ImportError:
-        return ""
-    try:
-        url_check(url)
-    except ApplicationError as error:
-        return error.message
-    return ""
-
-
 def _webhook_validate(params: dict[str, Any], field: str) -> tuple[dict, Errors]:
     errors = _only(params, ("url", "payload"), field)
     url = params.get("url")
-    try:
-        if not isinstance(url, str):
-            raise ValidationError("not a string")
-        URLValidator(schemes=["http", "https"])(url)
-    except ValidationError:
+    if not isinstance(url, str):
         _add(errors, f"{field}.url", "Give an http:// or https:// address.")
     else:
-        refusal = _webhook_url_refusal(url)
-        if refusal:
-            _add(errors, f"{field}.url", refusal)
+        # The guard of webhook subscriptions, resolving the host: a rule may not point the
+        # server at the metadata service or the private network any more than an admin can.
+        try:
+            target_resolve(url)
+        except TargetRefusedError as refused:
+            _add(errors, f"{field}.url", refused.message)
     extra = params.get("payload") or {}
     if not isinstance(extra, dict):
         _add(errors, f"{field}.payload", 'Give a JSON object, like {"list": "vip"}.')
@@ -347,13 +341,6 @@ def _webhook_validate(params: dict[str, Any], field: str) -> tuple[dict, Errors]
 
 
 def _webhook_run(context: ActionContext) -> dict[str, Any]:
-    try:
-        from webhooks.services import webhook_call
-    except ImportError:
-        raise ApplicationError(
-            "Webhooks are not available yet (webhooks.services.webhook_call is missing).",
-            field="url",
-        ) from None
     step, customer = context.step, context.customer
     payload = {
         "event": "automation.step",
@@ -371,11 +358,16 @@ def _webhook_run(context: ActionContext) -> dict[str, Any]:
         },
         "data": step.params.get("payload") or {},
     }
-    call = webhook_call(
+    # webhook_call runs the guard again (DNS may have changed since the rule was saved, and a
+    # rule saved before the guard existed may name any address): a refused target fails the
+    # step at once, its reason kept as the step's error.
+    delivery, _ = webhook_call(
         url=step.params["url"], payload=payload, idempotency_key=context.idempotency_key
     )
-    call_id = getattr(call[0] if isinstance(call, tuple) else call, "pk", None)
-    return {"webhook_call_id": call_id, "summary": f"Queued a webhook call to {step.params['url']}"}
+    return {
+        "webhook_call_id": delivery.pk,
+        "summary": f"Queued a webhook call to {step.params['url']}",
+    }
 
 
 for _spec in (
@@ -427,6 +419,8 @@ for _spec in (
         validate=_webhook_validate,
         run=_webhook_run,
         describe=lambda params: f"Call {params.get('url')}",
+        permitted=can_choose_webhook_targets,
+        permission_denied="Only those who may manage webhooks (admins) may make a rule call one.",
     ),
 ):
     action_register(_spec)

@@ -32,7 +32,8 @@ ACTIONS_HELP = (
     "send_template {template: id or name}; send_survey {survey: id}; "
     "create_task {title, due_in_hours (24), assignee (user id; default the customer's owner), "
     "notes}; move_stage {stage: slug}; add_tag {tag}; remove_tag {tag}; "
-    "call_webhook {url, payload (an object added to what is sent)}."
+    "call_webhook {url, payload (an object added to what is sent)}, for admins: it sends "
+    "customer data to a public address of your choice."
 )
 
 # Where each part of the service's validation errors is shown.

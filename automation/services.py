@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -78,6 +78,30 @@ class RuleInvalidError(ApplicationError):
 
     def as_dict(self) -> dict[str, list[str]]:
         return self.errors
+
+
+class RuleForbiddenError(PermissionDenied):
+    """A rule with an action the person saving it may not configure (a 403; the dashboard
+    shows it on the actions). `field` names the action, e.g. `actions[0]`."""
+
+    def __init__(self, message: str, *, field: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.message = message
+        self.field = field
+
+
+def _actions_permitted(*, actor: User | None, actions: list[dict[str, Any]]) -> None:
+    """Refuse a rule holding an action its author may not set up (see ActionSpec.permitted).
+
+    `actor` None is code acting on its own (the demo seed), which is trusted; every person
+    saving a rule through the API or the dashboard is the actor.
+    """
+    if actor is None:
+        return
+    for index, action in enumerate(actions):
+        spec = ACTIONS[action["type"]]
+        if spec.permitted is not None and not spec.permitted(actor):
+            raise RuleForbiddenError(spec.permission_denied, field=f"actions[{index}]")
 
 
 @dataclass(frozen=True)
@@ -208,7 +232,10 @@ def rule_create(
     is_active: bool = True,
     created_by: User | None = None,
 ) -> Rule:
-    """Create a rule after validating every part of it (RuleInvalidError names each bad field)."""
+    """Create a rule after validating every part of it (RuleInvalidError names each bad field).
+
+    `created_by` must be allowed every action of the rule (RuleForbiddenError otherwise).
+    """
     clean = rule_validate(
         name=name,
         trigger_type=trigger_type,
@@ -217,6 +244,7 @@ def rule_create(
         delay_minutes=delay_minutes,
         actions=actions,
     )
+    _actions_permitted(actor=created_by, actions=clean["actions"])
     with transaction.atomic():
         _lock_segment(clean["conditions"])
         return Rule.objects.create(is_active=bool(is_active), created_by=created_by, **clean)
@@ -238,9 +266,14 @@ def _lock_segment(conditions: dict[str, Any]) -> None:
 RULE_FIELDS = ("name", "trigger_type", "trigger_config", "conditions", "delay_minutes", "actions")
 
 
-def rule_update(*, rule: Rule, data: dict[str, Any]) -> Rule:
+def rule_update(*, rule: Rule, data: dict[str, Any], actor: User | None = None) -> Rule:
     """Change a rule; the result is validated whole. Steps already scheduled keep the actions
-    they were created with. `is_active` pauses or resumes it."""
+    they were created with. `is_active` pauses or resumes it.
+
+    `actor`, the person making the change, must be allowed every action of the result
+    (RuleForbiddenError otherwise): changing the trigger or conditions of a rule that calls a
+    webhook changes whose data is sent, so it needs what adding the call needs.
+    """
     unknown = set(data) - {*RULE_FIELDS, "is_active"}
     if unknown:
         raise TypeError(f"rule_update() got unexpected fields: {sorted(unknown)}")
@@ -248,6 +281,7 @@ def rule_update(*, rule: Rule, data: dict[str, Any]) -> Rule:
     if "trigger_type" in data and data["trigger_type"] != rule.trigger_type:
         merged["trigger_config"] = data.get("trigger_config", {})
     clean = rule_validate(**merged)
+    _actions_permitted(actor=actor, actions=clean["actions"])
     with transaction.atomic():
         _lock_segment(clean["conditions"])
         for field, value in clean.items():

@@ -24,6 +24,7 @@ from automation.forms import RuleForm
 from automation.models import Rule, Step, StepState
 from automation.selectors import rule_list, step_counts_by_state, step_failed_list, step_list
 from automation.services import (
+    RuleForbiddenError,
     RuleInvalidError,
     rule_create,
     rule_delete,
@@ -77,6 +78,9 @@ class RuleCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 rule = rule_create(created_by=_user(request), **form.rule_data())
             except RuleInvalidError as error:
                 form.add_service_errors(error.errors)
+            except RuleForbiddenError as error:
+                form.add_service_errors({error.field: [error.message]})
+                return render(request, "automation/rule_form.html", {"form": form}, status=403)
             else:
                 messages.success(request, f"The rule '{rule.name}' is saved.")
                 return HttpResponseRedirect(reverse("automation:rule_detail", args=[rule.pk]))
@@ -96,15 +100,18 @@ class RuleUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         rule = get_object_or_404(Rule, pk=pk)
         form = RuleForm(request.POST)
+        context = {"form": form, "rule": rule}
         if form.is_valid():
             try:
-                rule_update(rule=rule, data=form.rule_data())
+                rule_update(rule=rule, data=form.rule_data(), actor=_user(request))
             except RuleInvalidError as error:
                 form.add_service_errors(error.errors)
+            except RuleForbiddenError as error:
+                form.add_service_errors({error.field: [error.message]})
+                return render(request, "automation/rule_form.html", context, status=403)
             else:
                 messages.success(request, f"The rule '{rule.name}' is saved.")
                 return HttpResponseRedirect(reverse("automation:rule_detail", args=[rule.pk]))
-        context = {"form": form, "rule": rule}
         return render(request, "automation/rule_form.html", context, status=400)
 
 

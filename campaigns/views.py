@@ -73,6 +73,7 @@ from campaigns.services import (
 )
 from campaigns.tracking import PIXEL_GIF, click_from_token, recipient_id_from_open_token
 from common.exceptions import ApplicationError
+from common.page_policies import email_preview
 from customers.models import Customer
 
 # --- public tracking ---------------------------------------------------------------------------
@@ -411,6 +412,7 @@ class CampaignActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return HttpResponseRedirect(reverse(target, args=[pk]))
 
 
+@method_decorator(email_preview, name="get")
 class CampaignPreviewView(LoginRequiredMixin, PermissionRequiredMixin, View):
     """`/campaigns/<id>/preview/?customer=<id>`: each variant as that customer would get it;
     POST sends the chosen variant to oneself as a test."""

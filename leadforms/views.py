@@ -30,6 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from common.clientip import client_ip
 from common.exceptions import ApplicationError
+from common.page_policies import embeddable, form_action_allow
 from common.ratelimit import RateLimit, rate_limit_exceeded, retry_after, wait_message
 from leadforms.models import LeadForm, Submission, SubmissionState
 from leadforms.selectors import leadform_stats
@@ -108,7 +109,7 @@ def _posted(request: HttpRequest) -> dict[str, Any] | None:
     return {key: request.POST.get(key) for key in request.POST}
 
 
-@method_decorator(csrf_exempt, name="dispatch")
+@method_decorator([csrf_exempt, embeddable], name="dispatch")
 class PublicFormView(View):
     """`/f/<slug>/`: the form, and where it posts."""
 
@@ -132,7 +133,11 @@ class PublicFormView(View):
             "referrer": values.get("referrer") or request.headers.get("Referer", ""),
             "honeypot": HONEYPOT_FIELD,
         }
-        return _public(request, "leadforms/public_form.html", context, status=status)
+        response = _public(request, "leadforms/public_form.html", context, status=status)
+        if form.redirect_url:
+            # After a submission the visitor is sent on to the form's own thank-you page.
+            form_action_allow(response, form.redirect_url)
+        return response
 
     def get(self, request: HttpRequest, slug: str) -> HttpResponse:
         form = self._form(slug)

@@ -18,9 +18,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views import View
 
 from common.exceptions import ApplicationError
+from common.page_policies import email_preview
 from customers.models import Customer
 from customers.selectors import customer_list
 from messaging.filters import TemplateFilter
@@ -127,6 +129,7 @@ class TemplateFormView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return render(request, "messaging/template_form.html", context, status=status)
 
 
+@method_decorator(email_preview, name="get")
 class TemplateDetailView(LoginRequiredMixin, PermissionRequiredMixin, View):
     """`/templates/<id>/`: the template, and its preview for a customer chosen by id or by
     a search (`?customer=<id>` or `?q=<text>`)."""

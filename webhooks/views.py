@@ -19,6 +19,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views import View
 
+from accounts.permissions import WEBHOOK_TARGETS_PERMISSION
 from common.exceptions import ApplicationError
 from webhooks.filters import DELIVERY_EVENTS
 from webhooks.forms import SubscriptionForm
@@ -79,7 +80,7 @@ class SubscriptionListView(LoginRequiredMixin, PermissionRequiredMixin, View):
 class SubscriptionCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
     """A new subscription; its secret is shown on the page it leads to."""
 
-    permission_required = "webhooks.add_subscription"
+    permission_required = WEBHOOK_TARGETS_PERMISSION
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self._page(request, SubscriptionForm())

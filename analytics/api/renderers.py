@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer
+
+from common.csv import csv_text
 
 
 class CSVRenderer(BaseRenderer):
     """Renders the `results` rows of an analytics response as CSV with a header line.
 
     Chosen by `?format=csv` or `Accept: text/csv`. Column order is the row's field order;
-    empty values (no answers, no stays) are empty cells.
+    empty values (no answers, no stays) are empty cells. Written by common.csv, so a segment
+    or campaign named like a formula (`@SUM(1+1)`) arrives as text.
     """
 
     media_type = "text/csv"
@@ -34,10 +35,6 @@ class CSVRenderer(BaseRenderer):
             columns = list(row_serializer().fields)
         else:
             columns = list(rows[0]) if rows else []
-        buffer = io.StringIO()
         # The header line even without rows: a BI tool learns the columns either way.
-        writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\r\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in row.items()})
-        return buffer.getvalue().encode(self.charset)
+        lines = csv_text(columns, ([row.get(column) for column in columns] for row in rows))
+        return lines.encode(self.charset)

@@ -47,7 +47,8 @@ _ACTIONS_HELP = (
     'A list of {"type": ..., "params": {...}}, run in order. Types and params: '
     "send_template {template: id or name}; send_survey {survey: id}; create_task {title, "
     "due_in_hours=24, assignee?: user id (default: the customer's owner), notes?}; "
-    "move_stage {stage: slug}; add_tag {tag}; remove_tag {tag}; call_webhook {url, payload?}."
+    "move_stage {stage: slug}; add_tag {tag}; remove_tag {tag}; call_webhook {url, payload?} "
+    "(needs the permission to create webhook subscriptions; the URL must be public)."
 )
 _CONDITIONS_HELP = (
     "All must hold: stages [slug], phases [attract|engage|delight], tags_all [tag], "

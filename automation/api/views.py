@@ -108,7 +108,10 @@ class RuleListCreateApi(generics.ListAPIView):
         operation_id="automation_rules_create",
         request=RuleCreateInputSerializer,
         responses={201: RuleOutputSerializer, **_RULE_400, **error_responses(401, 403)},
-        description="Create a rule: trigger + conditions + delay + actions (docs/automation.md).",
+        description="Create a rule: trigger + conditions + delay + actions (docs/automation.md). "
+        "A `call_webhook` action needs the permission to create webhook subscriptions (a 403 "
+        "naming the action otherwise), and its URL must pass the webhooks' address guard: "
+        '`{"actions[0].params.url": ["Private and loopback addresses are refused."]}`.',
     )
     def post(self, request: Request) -> Response:
         serializer = RuleCreateInputSerializer(data=request.data)
@@ -138,13 +141,14 @@ class RuleDetailApi(APIView):
         request=RuleUpdateInputSerializer,
         responses={200: RuleOutputSerializer, **_RULE_400, **error_responses(401, 403, 404)},
         description="Change a rule; the result is validated whole. Steps already scheduled "
-        "keep the actions they were created with.",
+        "keep the actions they were created with. Any change to a rule with a `call_webhook` "
+        "action needs the permission to create webhook subscriptions (403 otherwise).",
     )
     def patch(self, request: Request, pk: int) -> Response:
         rule = _rule(pk)
         serializer = RuleUpdateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        rule_update(rule=rule, data=dict(serializer.validated_data))
+        rule_update(rule=rule, data=dict(serializer.validated_data), actor=request_user(request))
         return Response(RuleOutputSerializer(_rule(pk)).data)
 
     @extend_schema(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -71,6 +74,50 @@ MIDDLEWARE = [
     # Last: it calls the API view itself, inside the transaction that stores its answer.
     "common.api.idempotency.IdempotencyKeyMiddleware",
 ]
+
+# --- Security headers -------------------------------------------------------------------------
+# Content-Security-Policy (django-csp) on every response: scripts, styles, fonts and requests
+# from our own origin only, no inline script or style (an injected <script> or style="" does
+# nothing), images also as data: URLs (Swagger UI's icons), no plugins, no <base>, forms post
+# only to us, and no framing. The public lead form and the email previews widen it for
+# themselves (common/page_policies.py, docs/deploy.md).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (django-permissions-policy): a CRM needs none of the browser's powerful
+# features, so an injected or framed page gets none of them either.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "bluetooth": [],
+    "camera": [],
+    "display-capture": [],
+    "encrypted-media": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
 
 ROOT_URLCONF = "flywheel_crm.urls"
 WSGI_APPLICATION = "flywheel_crm.wsgi.application"

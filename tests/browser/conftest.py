@@ -4,8 +4,9 @@ The pages come from pytest-django's `live_server` (a real HTTP server on the tes
 serving static files the way `runserver` does), so the tests need a transactional database:
 each module marks itself `django_db(transaction=True)`. Every page watches what the browser
 reports, and a test fails if a page logged a JavaScript error, a request failed or answered
-an error status, or anything was fetched from a host other than the live server (the
-dashboard uses no CDN).
+an error status, anything was fetched from a host other than the live server (the
+dashboard uses no CDN), or the Content-Security-Policy blocked something (a
+`securitypolicyviolation` event in any frame): every page must work under the policy.
 """
 
 from __future__ import annotations
@@ -33,6 +34,17 @@ USERNAMES = {
 }
 
 
+CSP_BINDING = "__flywheelCspViolation"
+CSP_LISTENER = f"""
+document.addEventListener("securitypolicyviolation", (event) => {{
+  window.{CSP_BINDING}(
+    `${{event.effectiveDirective}} blocked ${{event.blockedURI}}`
+    + ` on ${{event.documentURI}} (${{event.sourceFile || "the page"}}:${{event.lineNumber}})`
+  );
+}});
+"""
+
+
 @dataclass
 class PageProblems:
     """What went wrong in the browser while a test ran, as the browser reported it."""
@@ -41,8 +53,13 @@ class PageProblems:
     console_errors: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
     foreign_requests: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
     def watch(self, page: Any) -> None:
+        # Every document the page loads (frames too) reports the policy's refusals to us;
+        # Playwright's bindings and init scripts are not subject to the page's policy.
+        page.expose_binding(CSP_BINDING, lambda source, text: self.csp_violations.append(text))
+        page.add_init_script(CSP_LISTENER)
         page.on("console", self._on_console)
         page.on("pageerror", lambda error: self.console_errors.append(f"uncaught: {error}"))
         page.on("requestfailed", self._on_request_failed)
@@ -75,6 +92,7 @@ class PageProblems:
             )
 
     def assert_clean(self) -> None:
+        assert self.csp_violations == [], "the Content-Security-Policy blocked part of a page"
         assert self.foreign_requests == [], "pages fetched from other hosts (a CDN?)"
         assert self.failed_requests == [], "requests failed"
         # Chromium logs every 4xx/5xx response as a console error too: those are checked above.

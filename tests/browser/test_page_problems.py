@@ -30,3 +30,31 @@ def test_the_guard_reports_a_cdn_a_failed_request_and_a_console_error(browser):
     assert any("notDefinedAnywhere" in error for error in problems.console_errors)
     with pytest.raises(AssertionError):
         problems.assert_clean()
+
+
+def test_the_guard_reports_what_the_content_security_policy_blocks(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    problems = PageProblems(origin="http://127.0.0.1:9")
+    problems.watch(page)
+    page.route(
+        "http://127.0.0.1:9/",
+        lambda route: route.fulfill(
+            content_type="text/html",
+            headers={"Content-Security-Policy": "script-src 'self'; style-src 'self'"},
+            body='<!doctype html><title>t</title><p style="color: red">x</p>'
+            "<script>document.title = 'ran'</script>",
+        ),
+    )
+
+    page.goto("http://127.0.0.1:9/")
+    title = page.title()
+    context.close()
+
+    assert title == "t"
+    assert sorted(v.split(" ", 1)[0] for v in problems.csp_violations) == [
+        "script-src-elem",
+        "style-src-attr",
+    ]
+    with pytest.raises(AssertionError, match="Content-Security-Policy"):
+        problems.assert_clean()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import PERMISSION_MATRIX, ROLES
+from common.csv import cell_safe
 from customers import exports
-from customers.exports import csv_safe
 
 pytestmark = pytest.mark.django_db
 
@@ -41,13 +42,22 @@ def rows(response: Any) -> list[dict[str, str]]:
         ("\t=1", "'\t=1"),
         ("Ann", "Ann"),
         ("a=b", "a=b"),
+        ("\r=1", "'\r=1"),
         ("", ""),
+        (None, ""),
+        # Numbers stay numbers, and so does text that is only a plain number.
         (-5, -5),
         (12, 12),
+        (-12.5, -12.5),
+        (Decimal("-1.50"), Decimal("-1.50")),
+        ("-12.5", "-12.5"),
+        ("-3", "-3"),
+        ("-1e5", "'-1e5"),
+        ("-12.5)", "'-12.5)"),
     ],
 )
 def test_cells_that_would_start_a_formula_get_an_apostrophe(value: Any, expected: Any) -> None:
-    assert csv_safe(value) == expected
+    assert cell_safe(value) == expected
 
 
 def test_the_export_has_the_lists_filters_and_order(marketer, customer_factory) -> None:

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import WEBHOOK_TARGETS_PERMISSION
 from common.api.request import request_user
 from common.api.schema import error_responses
 from webhooks.api.serializers import (
@@ -59,7 +60,7 @@ class SubscriptionListCreateApi(generics.ListAPIView):
     ordering = ["name"]
     required_permissions = {
         "GET": "webhooks.view_subscription",
-        "POST": "webhooks.add_subscription",
+        "POST": WEBHOOK_TARGETS_PERMISSION,
     }
 
     def get_queryset(self) -> Any:
