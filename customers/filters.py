@@ -6,6 +6,7 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q, QuerySet
 
+from common.filters import IsoDateTimeFilter
 from customers.models import Customer
 from stages.models import Phase, Stage
 
@@ -27,10 +28,10 @@ class CustomerFilter(django_filters.FilterSet):
         label="Owner",
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag")
-    created_after = django_filters.IsoDateTimeFilter(
+    created_after = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="gte", label="Created on or after"
     )
-    created_before = django_filters.IsoDateTimeFilter(
+    created_before = IsoDateTimeFilter(
         field_name="created_at", lookup_expr="lt", label="Created before"
     )
     q = django_filters.CharFilter(method="filter_q", label="Search (name, email, company)")

@@ -14,6 +14,7 @@ from django_filters.fields import ModelChoiceField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
+from common.filters import IsoDateTimeFilter
 from customers.models import Customer
 from interactions.models import (
     CaseState,
@@ -89,10 +90,10 @@ class InteractionFilter(django_filters.FilterSet):
     user = UserOrMeFilter(field_name="logged_by", label="Logged by (user id or `me`)")
     effect = django_filters.ChoiceFilter(choices=Effect.choices)
     case_state = django_filters.ChoiceFilter(choices=CaseState.choices)
-    occurred_after = django_filters.IsoDateTimeFilter(
+    occurred_after = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="Occurred at or after"
     )
-    occurred_before = django_filters.IsoDateTimeFilter(
+    occurred_before = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", label="Occurred before"
     )
 
@@ -115,12 +116,8 @@ class TaskFilter(django_filters.FilterSet):
     customer = _customer_filter()
     assignee = UserOrMeFilter(label="Assignee (user id or `me`)")
     state = django_filters.ChoiceFilter(choices=TaskState.choices)
-    due_after = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="gte", label="Due at or after"
-    )
-    due_before = django_filters.IsoDateTimeFilter(
-        field_name="due_at", lookup_expr="lt", label="Due before"
-    )
+    due_after = IsoDateTimeFilter(field_name="due_at", lookup_expr="gte", label="Due at or after")
+    due_before = IsoDateTimeFilter(field_name="due_at", lookup_expr="lt", label="Due before")
     overdue = StrictBooleanFilter(
         method="filter_overdue",
         label="true: open and past due (friction); false: every other task",
@@ -141,10 +138,10 @@ class PurchaseFilter(django_filters.FilterSet):
     customer = _customer_filter()
     currency = django_filters.CharFilter(method="filter_currency", label="ISO 4217 code")
     source = django_filters.CharFilter(label="Source (exact)")
-    occurred_after = django_filters.IsoDateTimeFilter(
+    occurred_after = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="gte", label="Occurred at or after"
     )
-    occurred_before = django_filters.IsoDateTimeFilter(
+    occurred_before = IsoDateTimeFilter(
         field_name="occurred_at", lookup_expr="lt", label="Occurred before"
     )
 

@@ -24,6 +24,7 @@ from django.utils.text import slugify
 from automation.triggers import EVENT_FORM_SUBMITTED
 from common.events import event_emit
 from common.exceptions import ApplicationError
+from common.validators import text_errors
 from consent.models import ConsentMethod
 from consent.services import consent_record, suppression_of
 from customers.models import Customer
@@ -111,6 +112,11 @@ def fields_validate(fields: Any) -> tuple[list[dict[str, Any]], Errors]:
     errors: Errors = {}
     if not isinstance(fields, list):
         return [], {"fields": ["Give a list of fields."]}
+    # First, and alone: a NUL or lone surrogate cannot be stored, nor shown in a message
+    # quoting it (an unknown setting's name).
+    unstorable = text_errors(fields, path="fields")
+    if unstorable:
+        return [], unstorable
     if len(fields) > MAX_FIELDS:
         _add(errors, "fields", f"A form has at most {MAX_FIELDS} fields besides the email.")
     clean: list[dict[str, Any]] = []
@@ -187,16 +193,21 @@ def fields_validate(fields: Any) -> tuple[list[dict[str, Any]], Errors]:
 def _form_clean(data: dict[str, Any], *, instance: LeadForm | None) -> tuple[dict, Errors]:
     errors: Errors = {}
     clean: dict[str, Any] = {}
+    unstorable = text_errors(data)
+    if unstorable:
+        return clean, unstorable
     unknown = set(data) - set(FORM_EDITABLE)
     for key in sorted(unknown):
         _add(errors, key, "Unknown field.")
     if "name" in data or instance is None:
-        name = str(data.get("name") or "").strip()
-        if not name or len(name) > 200:
+        name = data.get("name") or ""
+        if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
             _add(errors, "name", "Give a name of up to 200 characters.")
-        clean["name"] = name
+            name = ""
+        clean["name"] = name.strip()
     if "slug" in data or instance is None:
-        slug = slugify(str(data.get("slug") or clean.get("name") or ""))[:80]
+        given = data.get("slug") or clean.get("name") or ""
+        slug = slugify(given)[:80] if isinstance(given, str) else ""
         if not slug:
             _add(errors, "slug", "Give a slug (letters, digits, hyphens).")
         else:
@@ -221,7 +232,11 @@ def _form_clean(data: dict[str, Any], *, instance: LeadForm | None) -> tuple[dic
                 _add(errors, key, f"Give text of up to {limit} characters.")
             clean[key] = value.strip() if isinstance(value, str) else value
     if "redirect_url" in data:
-        url = (data["redirect_url"] or "").strip()
+        url = data["redirect_url"] or ""
+        if not isinstance(url, str):
+            _add(errors, "redirect_url", "Give an http:// or https:// address.")
+            url = ""
+        url = url.strip()
         if url:
             try:
                 URLValidator(schemes=["http", "https"])(url)

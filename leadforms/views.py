@@ -32,6 +32,7 @@ from common.clientip import client_ip
 from common.exceptions import ApplicationError
 from common.page_policies import embeddable, form_action_allow
 from common.ratelimit import RateLimit, rate_limit_exceeded, retry_after, wait_message
+from common.validators import text_errors
 from leadforms.models import LeadForm, Submission, SubmissionState
 from leadforms.selectors import leadform_stats
 from leadforms.services import (
@@ -156,6 +157,13 @@ class PublicFormView(View):
         if data is None:
             errors = {"body": ["Send a JSON object or a form."]}
             return JsonResponse(errors, status=400)
+        unstorable = text_errors(data)
+        if unstorable:
+            # Named on the field, and left out of the page drawn again: it cannot be shown.
+            if as_json:
+                return JsonResponse(unstorable, status=400)
+            kept = {key: value for key, value in data.items() if not text_errors({key: value})}
+            return self._page(request, form, kept, unstorable, status=400)
         wait = rate_limit_exceeded(request, limit=SUBMIT_LIMIT)
         if wait is not None:
             errors = {"non_field_errors": [wait_message(wait)]}

@@ -44,7 +44,7 @@ listing a segment is a single SQL query whatever the number of rules.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,6 +64,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from common.exceptions import ApplicationError
+from common.validators import text_errors
 from stages.models import Phase, Stage
 from surveys.scoring import Category, SurveyKind
 
@@ -399,9 +400,13 @@ def _parse_moment(text: str) -> datetime | None:
     if moment is None:
         assert isinstance(day, date)
         moment = datetime.combine(day, time.min)
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment)
-    return moment
+    try:
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        # In UTC: PostgreSQL refuses offsets beyond ±15:59, which Python reads (-20:43).
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):  # the first or last day of year 1 or 9999, shifted
+        return None
 
 
 def definition_validate(definition: Any, *, path: str = "definition") -> dict[str, Any]:
@@ -409,6 +414,11 @@ def definition_validate(definition: Any, *, path: str = "definition") -> dict[st
     validator = _Validator()
     if definition in (None, ""):
         definition = EMPTY
+    # Text no column takes (NUL, lone surrogates) is refused wherever it sits, key or value:
+    # the rules are stored as jsonb and their strings reach queries.
+    unstorable = text_errors(definition, path=path)
+    if unstorable:
+        raise DefinitionInvalidError(unstorable)
     clean = validator.group(definition, path, depth=1)
     if validator.errors or clean is None:
         raise DefinitionInvalidError(validator.errors or {path: ["Give a definition."]})

@@ -18,6 +18,7 @@ from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
 from common.exceptions import ApplicationError
+from common.validators import text_error
 from customers.models import Customer
 from segments.definition import DefinitionInvalidError, definition_validate
 from segments.models import (
@@ -41,7 +42,10 @@ def _validate_name(name: Any, *, exclude_pk: int | None, errors: dict[str, list[
         errors["name"] = ["Give the segment a name."]
         return ""
     name = name.strip()
-    if len(name) > 200:
+    unstorable = text_error(name)
+    if unstorable:
+        errors["name"] = [unstorable]
+    elif len(name) > 200:
         errors["name"] = ["A name has at most 200 characters."]
     else:
         taken = Segment.objects.filter(name__iexact=name)
@@ -57,6 +61,10 @@ def _validate_description(description: Any, errors: dict[str, list[str]]) -> str
         return ""
     if not isinstance(description, str) or len(description) > 2000:
         errors["description"] = ["Give a text of at most 2000 characters."]
+        return ""
+    unstorable = text_error(description)
+    if unstorable:
+        errors["description"] = [unstorable]
         return ""
     return description.strip()
 

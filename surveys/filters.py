@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from common.filters import IsoDateTimeFilter
 from customers.models import Customer
 from surveys.models import Invitation, InvitationSource, InvitationState, Response, Survey
 from surveys.scoring import Category, SurveyKind
@@ -38,10 +39,10 @@ class ResponseFilter(django_filters.FilterSet):
     survey = _survey_filter()
     kind = django_filters.ChoiceFilter(choices=SurveyKind.choices)
     category = django_filters.ChoiceFilter(choices=Category.choices)
-    answered_after = django_filters.IsoDateTimeFilter(
+    answered_after = IsoDateTimeFilter(
         field_name="answered_at", lookup_expr="gte", label="Answered at or after"
     )
-    answered_before = django_filters.IsoDateTimeFilter(
+    answered_before = IsoDateTimeFilter(
         field_name="answered_at", lookup_expr="lt", label="Answered before"
     )
 

@@ -356,7 +356,7 @@ def test_list_bad_filter_is_400_on_that_parameter(rep_api, crowd, params, field)
     response = rep_api.get(LIST_URL, params)
 
     assert response.status_code == 400
-    assert field in response.data
+    assert field in response.json()
 
 
 def walk(client: APIClient, url: str, params: dict[str, Any]) -> list[list[int]]:
