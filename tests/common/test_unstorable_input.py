@@ -250,7 +250,7 @@ def test_a_nul_in_the_url_of_a_page_is_a_400_page_naming_the_parameter(
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
-    assert f"<strong>{name}</strong>: {NUL_MESSAGE}" in response.content.decode()
+    assert f"<code>{name}</code>: {NUL_MESSAGE}" in response.content.decode()
 
 
 def test_a_nul_in_the_query_string_of_the_api_is_a_400_naming_the_parameter(
@@ -310,7 +310,7 @@ def test_a_nul_in_the_public_form_query_string_is_a_400_naming_it(world: World) 
     response = _anonymous().post("/f/news/?utm_source=%00", {"email": "ann@example.com"})
 
     assert response.status_code == 400
-    assert "<strong>utm_source</strong>" in response.content.decode()
+    assert "<code>utm_source</code>" in response.content.decode()
     assert world.form.submissions.count() == 0
 
 
