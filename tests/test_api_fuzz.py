@@ -1,0 +1,100 @@
+"""Fuzz the whole API: no request an operation's schema allows, or nearly allows, is a 500.
+
+Schemathesis reads the schema the app serves at /api/schema/ and, for every operation, sends
+examples, boundary and wrong-typed values (its coverage phase) and generated ones (valid and
+invalid: NUL characters, lone surrogates, odd shapes) as an Admin, checking only that the
+answer is not a server error. Whether the responses match the schema is not asserted here.
+
+It runs in-process on the WSGI app against the test database, each operation in its own test
+and transaction (fuzzing writes records; the transaction takes them back). Hypothesis is
+derandomized, so a run in CI sends the same requests as on a laptop, and the examples are few
+so that the whole API takes about a minute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from werkzeug.test import Client
+
+from accounts.roles import ADMIN
+from tests.factories import UserFactory
+
+PASSWORD = "fuzz-Pa55word-long"
+EXAMPLES = 8
+
+SCHEMA = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
+
+
+@pytest.fixture
+def wsgi_app(db: None) -> Iterator[Any]:
+    """The app as a server runs it, on the test's transaction.
+
+    Django closes the connection at the end of each request; here that would end the test's
+    transaction, so the app is called as Django's own test client calls it, without it.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield SCHEMA.app
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def admin_headers(wsgi_app: Any) -> dict[str, str]:
+    """An Admin's credentials, obtained as an integration obtains them."""
+    UserFactory.create(role=ADMIN, username="fuzz-admin", password=PASSWORD)
+    response = Client(wsgi_app).post(
+        "/api/v1/auth/token/", json={"username": "fuzz-admin", "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Token {response.json['token']}"}
+
+
+# Valid requests, and requests that break the schema in one place (a wrong type, a missing
+# field, a value out of range): the second kind is where handlers let errors through.
+MODES = (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+OPERATIONS = {
+    result.ok().definition.raw["operationId"]: result.ok() for result in SCHEMA.get_all_operations()
+}
+OPERATION_IDS = sorted(OPERATIONS)
+
+
+# One test per operation (`test_no_server_error[forms_create]`), so that a failure names its
+# operation and pytest-xdist can spread them.
+@pytest.mark.parametrize("operation_id", OPERATION_IDS)
+def test_no_server_error(operation_id: str, admin_headers: dict[str, str]) -> None:
+    operation = OPERATIONS[operation_id]
+    cases = st.one_of(*(operation.as_strategy(generation_mode=mode) for mode in MODES))
+
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        # The fixtures are per test, not per example, on purpose: one transaction per operation.
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=cases)
+    def send(case: schemathesis.Case) -> None:
+        case.call_and_validate(headers=admin_headers, checks=[not_a_server_error])
+
+    send()
+
+
+def test_the_fuzzer_covers_every_operation() -> None:
+    """A schema that failed to load, or lost its operations, would fuzz nothing and pass."""
+    assert len(OPERATION_IDS) > 100
+    assert {"forms_create", "forms_partial_update", "surveys_responses_list"} <= set(OPERATION_IDS)
