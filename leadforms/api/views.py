@@ -139,8 +139,9 @@ class LeadFormSubmissionsApi(generics.ListAPIView):
 
 
 def _day_start(day: date | None, *, after: bool = False) -> datetime | None:
-    """Midnight (in the project's time zone) of `day`, or of the day after it."""
-    if day is None:
+    """Midnight (in the project's time zone) of `day`, or of the day after it (None after the
+    last day Python has, 9999-12-31: no bound)."""
+    if day is None or (after and day == date.max):
         return None
     if after:
         day += timedelta(days=1)

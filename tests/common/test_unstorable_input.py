@@ -363,3 +363,12 @@ def test_a_segment_rule_with_an_offset_postgresql_refuses_is_read_in_utc(world: 
     response = _json(world.api(), "post", "/api/v1/segments/preview/", {"definition": definition})
 
     assert response.status_code == 200, response.content
+
+
+def test_form_statistics_up_to_the_last_day_python_has_count_everything(
+    world: World,
+) -> None:
+    response = world.api().get("/api/v1/forms/news/stats/", {"end": "9999-12-31"})
+
+    assert response.status_code == 200, response.content
+    assert response.json()["submissions"] == 0
