@@ -179,7 +179,10 @@ class SegmentMembersView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 changed = segment_members_remove(segment=segment, customer_ids=ids)
                 messages.success(request, f"{changed} removed from the list.")
             elif request.POST.get("source"):
-                source = get_object_or_404(Segment, pk=request.POST["source"])
+                source_id = request.POST["source"].strip()
+                if not source_id.isdigit():  # the select's value; anything else is no segment
+                    raise ApplicationError("Choose a segment to add from.", field="source")
+                source = get_object_or_404(Segment, pk=int(source_id))
                 changed = segment_members_add(segment=segment, source=source)
                 messages.success(request, f"{changed} added from “{source.name}”.")
             else:
