@@ -372,3 +372,12 @@ def test_form_statistics_up_to_the_last_day_python_has_count_everything(
 
     assert response.status_code == 200, response.content
     assert response.json()["submissions"] == 0
+
+
+def test_the_dashboard_customer_list_reads_a_date_filter_offset_in_utc(world: World) -> None:
+    page = world.dashboard().get("/customers/", {"created_after": BAD_OFFSET})
+    overflow = world.dashboard().get("/customers/", {"created_after": "9999-12-31T23:00:00-05:00"})
+
+    assert page.status_code == 200
+    assert overflow.status_code < 500
+    assert "Enter a date and time between the years 1 and 9999" in overflow.content.decode()
