@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serial
 from rest_framework import serializers
 
 from common.api.idempotency import HEADER, IN_PROGRESS, MAX_KEY_LENGTH, REPLAYED_HEADER
+from common.middleware import DELAYED_HEADER
 
 _detail = inline_serializer(name="ErrorDetail", fields={"detail": serializers.CharField()})
 
@@ -55,13 +56,18 @@ def idempotency_key_postprocess(
 ) -> dict[str, Any]:
     """drf-spectacular hook: every authenticated write takes the optional `Idempotency-Key`
     header and may answer 409 for it (common/api/idempotency.py), documented here once
-    rather than on each view. Public operations (no `security`) ignore the header."""
+    rather than on each view. Public operations (no `security`) ignore the header. A write's
+    success may also carry the replay header and the queue-delayed header
+    (common/middleware.py), documented on its 2xx answers."""
     for item in result.get("paths", {}).values():
         for method, operation in item.items():
             if method not in _WRITE_OPERATIONS or not operation.get("security"):
                 continue
             operation.setdefault("parameters", []).append(dict(_IDEMPOTENCY_KEY_PARAMETER))
             operation["responses"].setdefault("409", dict(_IDEMPOTENCY_CONFLICT))
+            for status, response in operation["responses"].items():
+                if str(status).startswith("2"):
+                    response.setdefault("headers", {}).update(_SUCCESS_HEADERS)
     return result
 
 
@@ -79,6 +85,19 @@ _IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
         "kept (24 hours at least): after a 4xx the request wrote nothing, and the key may "
         "be used for the corrected request. A malformed key is a 400 on `Idempotency-Key`."
     ),
+}
+_SUCCESS_HEADERS: dict[str, Any] = {
+    REPLAYED_HEADER: {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "Present on a resend with an `Idempotency-Key`: the first answer, "
+        "replayed; nothing was run again.",
+    },
+    DELAYED_HEADER: {
+        "schema": {"type": "string", "enum": ["true"]},
+        "description": "The write is saved, but the task queue was unreachable: the work it "
+        "starts (emails, SMS, webhooks, automations) goes out within a minute of the queue "
+        "answering again.",
+    },
 }
 _IDEMPOTENCY_CONFLICT: dict[str, Any] = {
     "description": (

@@ -529,7 +529,7 @@ def post_batch_sized(token: str, customer: Customer, size: int) -> Any:
 
 
 @pytest.mark.django_db
-def test_every_write_operation_documents_the_key_and_its_409() -> None:
+def test_every_write_operation_documents_the_key_its_409_and_its_success_headers() -> None:
     schema = json.loads(APIClient().get(reverse("api-schema"), {"format": "json"}).content)
 
     writes = [
@@ -546,3 +546,7 @@ def test_every_write_operation_documents_the_key_and_its_409() -> None:
         assert headers[0]["required"] is False
         assert headers[0]["schema"]["maxLength"] == 255
         assert "409" in operation["responses"], (method, path)
+        successes = [r for code, r in operation["responses"].items() if code.startswith("2")]
+        assert successes, (method, path)
+        for response in successes:
+            assert {"Idempotent-Replayed", "Flywheel-Queue-Delayed"} <= set(response["headers"])
