@@ -1,15 +1,17 @@
 """Consent writes: recording consent, the suppression list, unsubscribing; and the one check
 every marketing send goes through (`marketing_allowed`).
 
-`consent_record` is the one way a consent flag changes: it writes the flag (through
-`customers.services.customer_update`, which stamps the time) and the ConsentEvent in the same
-transaction.
+`consent_record` is the one way a consent flag changes: it writes the flag, the time it
+changed and the ConsentEvent in the same transaction. `customers.services` refuses the flags;
+a caller that creates or edits a customer together with their consent (the API, the dashboard,
+the admin, the referral page, the demo data) calls `customer_create_with_consent` or
+`customer_update_with_consent`, which do both in one transaction.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -17,7 +19,7 @@ from django.utils import timezone
 from common.exceptions import ApplicationError
 from consent.models import ConsentEvent, ConsentMethod, Suppression, SuppressionReason
 from customers.models import Customer
-from customers.services import customer_update
+from customers.services import customer_create, customer_update
 from messaging.models import Channel
 
 if TYPE_CHECKING:
@@ -80,10 +82,16 @@ def consent_record(
     _channel(channel)
     if method not in ConsentMethod.values:
         raise ApplicationError(f"Unknown consent method '{method}'.", field="method")
+    flag = CONSENT_FLAG[channel]
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
-        customer_update(customer=locked, data={CONSENT_FLAG[channel]: granted})
-        for field in (CONSENT_FLAG[channel], f"{CONSENT_FLAG[channel]}_at"):
+        if getattr(locked, flag) != granted:
+            # `<flag>_at` says when the flag last changed; a confirmation of the same state
+            # is only history.
+            setattr(locked, flag, granted)
+            setattr(locked, f"{flag}_at", timezone.now())
+            locked.save(update_fields=[flag, f"{flag}_at", "updated_at"])
+        for field in (flag, f"{flag}_at"):
             setattr(customer, field, getattr(locked, field))
         event = ConsentEvent.objects.create(
             customer=customer,
@@ -104,6 +112,72 @@ def consent_record(
                 reason=SuppressionReason.UNSUBSCRIBE,
             ).delete()
     return event
+
+
+def customer_create_with_consent(
+    *,
+    consent_method: str,
+    email_consent: bool = False,
+    sms_consent: bool = False,
+    consent_source: str = "",
+    ip: str | None = None,
+    user_agent: str = "",
+    **create: Any,
+) -> Customer:
+    """Create a customer (`customers.services.customer_create`, which takes `create`) and
+    record each consent granted with them, in one transaction.
+
+    A flag left false records nothing: a new customer has no consent, so nothing changed. The
+    consent is recorded as given by `actor_user` (none on a public page).
+    """
+    granted = {Channel.EMAIL: email_consent, Channel.SMS: sms_consent}
+    with transaction.atomic():
+        customer = customer_create(**create)
+        for channel, grant in granted.items():
+            if grant:
+                consent_record(
+                    customer=customer,
+                    channel=channel,
+                    granted=True,
+                    method=consent_method,
+                    source=consent_source,
+                    ip=ip,
+                    user_agent=user_agent,
+                    recorded_by=create.get("actor_user"),
+                )
+    return customer
+
+
+def customer_update_with_consent(
+    *,
+    customer: Customer,
+    data: dict[str, Any],
+    consent_method: str,
+    actor_user: User | None = None,
+    consent_source: str = "",
+) -> Customer:
+    """Change a customer's details (`customers.services.customer_update`) and the consent flags
+    `data` holds, in one transaction; a flag whose value changes gets its history entry.
+
+    A flag sent with the value it already has records nothing: a form or a PUT repeats every
+    field, and repeating is not a new consent.
+    """
+    details = {name: value for name, value in data.items() if name not in CONSENT_FLAG.values()}
+    with transaction.atomic():
+        # Locked so that two edits sending the same change record it once.
+        stored = Customer.objects.select_for_update().get(pk=customer.pk)
+        customer = customer_update(customer=customer, data=details, actor_user=actor_user)
+        for channel, flag in CONSENT_FLAG.items():
+            if flag in data and bool(data[flag]) != getattr(stored, flag):
+                consent_record(
+                    customer=customer,
+                    channel=channel,
+                    granted=bool(data[flag]),
+                    method=consent_method,
+                    source=consent_source,
+                    recorded_by=actor_user,
+                )
+    return customer
 
 
 def suppression_add(
