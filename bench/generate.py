@@ -1,9 +1,10 @@
 """Bench data, written in bulk.
 
 Benchmarks need a hundred thousand customers in seconds, so this module inserts rows with
-bulk_create instead of calling `customer_create` once per customer. It writes exactly what
-the service would (the customer, its entry transition), and is used by benchmarks only:
-the product's own code paths never write a stage or a transition directly.
+bulk_create instead of calling `customer_create_with_consent` once per customer. It writes
+exactly what the service would (the customer, its entry transition, the history entry of its
+email consent), and is used by benchmarks only: the product's own code paths never write a
+stage, a transition or a consent flag directly.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.progress import Progress
+from consent.models import ConsentEvent, ConsentMethod
 from customers.models import Customer, new_referral_code
 from stages.models import ActorKind, Direction, Stage, StageTransition
 
@@ -37,6 +39,7 @@ def customers_generate(*, count: int, stage_slug: str = "post_purchase") -> list
                         stage_entered_at=now,
                         referral_code=new_referral_code(),
                         email_consent=True,
+                        email_consent_at=now,
                     )
                     for i in range(size)
                 )
@@ -47,6 +50,17 @@ def customers_generate(*, count: int, stage_slug: str = "post_purchase") -> list
                         occurred_at=now,
                         actor_kind=ActorKind.IMPORT,
                         direction=Direction.ENTRY,
+                    )
+                    for customer in created
+                )
+                ConsentEvent.objects.bulk_create(
+                    ConsentEvent(
+                        customer=customer,
+                        channel="email",
+                        granted=True,
+                        method=ConsentMethod.IMPORT,
+                        source="bench",
+                        occurred_at=now,
                     )
                     for customer in created
                 )

@@ -1,4 +1,7 @@
-"""Admin for customers. Writes go through `customer_create` and `customer_update`.
+"""Admin for customers. Writes go through `customer_create_with_consent` and
+`customer_update_with_consent` (consent.services): a consent box changed here is recorded in
+the consent history like one changed in the dashboard (method dashboard, source admin,
+recorded by the admin user).
 
 The admin form checks what those services would refuse (a duplicate email in any case, a
 customer referring themselves, attributes that are not an object) so that the refusal is an
@@ -18,11 +21,15 @@ from django.db.models import ForeignKey
 from django.http import HttpRequest
 
 from common.validators import validate_no_nul
+from consent.models import ConsentMethod
+from consent.services import customer_create_with_consent, customer_update_with_consent
 from customers.models import MAX_TAGS, Customer
-from customers.services import CONSENT_FIELDS, EDITABLE_FIELDS, customer_create, customer_update
+from customers.services import CONSENT_FIELDS, EDITABLE_FIELDS
 from stages.models import ActorKind, Stage
 
 UPDATABLE_FIELDS = frozenset({"email", *EDITABLE_FIELDS, *CONSENT_FIELDS})
+# Where a consent changed in the admin says it came from, next to its method (dashboard).
+ADMIN_SOURCE = "admin"
 
 
 def _actor(request: HttpRequest) -> User | None:
@@ -126,19 +133,23 @@ class CustomerAdmin(admin.ModelAdmin):
             changed = [name for name in form.changed_data if name in UPDATABLE_FIELDS]
             if changed:
                 # The service compares with the stored row, so it gets a fresh one.
-                customer_update(
+                customer_update_with_consent(
                     customer=Customer.objects.get(pk=obj.pk),
                     data={name: form.cleaned_data[name] for name in changed},
+                    consent_method=ConsentMethod.DASHBOARD,
+                    consent_source=ADMIN_SOURCE,
                     actor_user=_actor(request),
                 )
                 obj.refresh_from_db()
             return
         fields = {name: getattr(obj, name) for name in EDITABLE_FIELDS}
-        created = customer_create(
-            email=obj.email,
-            stage=obj.stage,
+        created = customer_create_with_consent(
+            consent_method=ConsentMethod.DASHBOARD,
+            consent_source=ADMIN_SOURCE,
             email_consent=obj.email_consent,
             sms_consent=obj.sms_consent,
+            email=obj.email,
+            stage=obj.stage,
             actor_kind=ActorKind.USER,
             actor_user=_actor(request),
             **fields,

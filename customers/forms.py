@@ -60,8 +60,10 @@ class CustomerForm(forms.Form):
     """A customer's details as a person types them; `stage` and `referral_code` are asked
     only when creating.
 
-    `cleaned_data` holds exactly the keyword arguments of `customer_create` (minus the
-    actor) and the `data` of `customer_update`.
+    `cleaned_data` holds exactly the keyword arguments of
+    `consent.services.customer_create_with_consent` (minus the actor and the consent method)
+    and the `data` of `customer_update_with_consent`: the consent boxes are recorded with
+    their history, method dashboard.
     """
 
     email = forms.EmailField(max_length=254, label="Email")

@@ -1,7 +1,9 @@
 """Public pages that need no login: the referral landing page behind every referral link.
 
 `/r/<code>/` tells a visitor who invited them and lets them leave their details; the new
-customer is linked to the referrer through `customer_create(referral_code=...)`. A honeypot
+customer is linked to the referrer through `customer_create(referral_code=...)`, and a ticked
+consent box is recorded with its evidence (method form, the visitor's address and user agent)
+through `consent.services.customer_create_with_consent`. A honeypot
 field and a per-address rate limit keep bots out. An email that is already a customer changes
 nothing (no field, referrer or consent: anyone can type anyone's email) and gets the same
 thank-you page, so the form does not reveal who is a customer.
@@ -14,10 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
+from common.clientip import client_ip
 from common.exceptions import ApplicationError
 from common.ratelimit import RateLimit, rate_limit_exceeded, retry_after, wait_message
+from consent.models import ConsentMethod
+from consent.services import customer_create_with_consent
 from customers.models import Customer
-from customers.services import customer_create
 from stages.models import ActorKind
 
 SIGNUP_LIMIT = RateLimit(group="referral-signup", count=10, period_seconds=60 * 60)
@@ -69,12 +73,16 @@ class ReferralLandingView(View):
             return render(request, "customers/referral_thanks.html", context)
         data = form.cleaned_data
         try:
-            customer_create(
+            customer_create_with_consent(
+                consent_method=ConsentMethod.FORM,
+                email_consent=data["email_consent"],
+                consent_source=f"referral:{referrer.referral_code}",
+                ip=client_ip(request),
+                user_agent=request.headers.get("User-Agent", ""),
                 email=data["email"],
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 company=data["company"],
-                email_consent=data["email_consent"],
                 source="referral",
                 referral_code=referrer.referral_code,
                 actor_kind=ActorKind.SYSTEM,

@@ -30,11 +30,13 @@ from django.views import View
 
 from common.exceptions import ApplicationError
 from common.views import form_add_service_error, request_actor
+from consent.models import ConsentMethod
+from consent.services import customer_create_with_consent, customer_update_with_consent
 from customers.exports import customers_csv_response
 from customers.forms import CustomerForm, CustomerListFilter, MoveStageForm
 from customers.models import Customer
 from customers.selectors import customer_queryset
-from customers.services import customer_create, customer_delete, customer_update
+from customers.services import customer_delete
 from customers.timeline import TimelineEntry, customer_timeline
 from interactions.forms import PurchaseForm, QuickLogForm, TaskForm, effect_words
 from interactions.models import Outcome, Task, TaskState
@@ -375,7 +377,8 @@ class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         form = CustomerForm(request.POST)
         if form.is_valid():
             try:
-                customer = customer_create(
+                customer = customer_create_with_consent(
+                    consent_method=ConsentMethod.DASHBOARD,
                     actor_kind=ActorKind.USER,
                     actor_user=request_actor(request),
                     **form.cleaned_data,
@@ -407,9 +410,10 @@ class CustomerUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         form = CustomerForm(request.POST, customer=customer)
         if form.is_valid():
             try:
-                customer_update(
+                customer_update_with_consent(
                     customer=customer,
                     data=dict(form.cleaned_data),
+                    consent_method=ConsentMethod.DASHBOARD,
                     actor_user=request_actor(request),
                 )
             except ApplicationError as error:

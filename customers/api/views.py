@@ -18,6 +18,8 @@ from rest_framework.views import APIView
 from automation.api.serializers import StepOutputSerializer
 from common.api.request import request_user
 from common.api.schema import error_responses
+from consent.models import ConsentMethod
+from consent.services import customer_create_with_consent, customer_update_with_consent
 from customers.api.serializers import (
     CustomerCreateInputSerializer,
     CustomerDetailOutputSerializer,
@@ -29,7 +31,7 @@ from customers.api.serializers import (
 from customers.filters import CustomerFilter
 from customers.models import Customer
 from customers.selectors import customer_queryset
-from customers.services import customer_create, customer_delete, customer_update
+from customers.services import customer_delete
 from customers.timeline import customer_timeline
 from interactions.api.serializers import (
     InteractionOutputSerializer,
@@ -40,6 +42,12 @@ from interactions.models import Task, TaskState
 from stages.api.serializers import TransitionOutputSerializer
 from stages.models import ActorKind
 from surveys.api.serializers import InvitationOutputSerializer, ResponseOutputSerializer
+
+CONSENT_NOTE = (
+    "An `email_consent` or `sms_consent` that changes is written to the customer's consent "
+    "history (method api, recorded by the caller; GET /customers/{id}/consent/); a flag sent "
+    "with the value it has records nothing."
+)
 
 ORDERING_FIELDS = [
     "id",
@@ -111,13 +119,16 @@ class CustomerListCreateApi(generics.ListAPIView):
         responses={201: CustomerDetailOutputSerializer, **error_responses(400, 401, 403)},
         description="Create a customer. Without `stage` the customer enters `awareness`; "
         "the entry is recorded as the first transition. `referral_code` (another customer's "
-        "code) sets `referred_by`; an unknown code is a 400 on `referral_code`.",
+        "code) sets `referred_by`; an unknown code is a 400 on `referral_code`. " + CONSENT_NOTE,
     )
     def post(self, request: Request) -> Response:
         serializer = CustomerCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        customer = customer_create(
-            actor_kind=ActorKind.API, actor_user=request_user(request), **serializer.validated_data
+        customer = customer_create_with_consent(
+            consent_method=ConsentMethod.API,
+            actor_kind=ActorKind.API,
+            actor_user=request_user(request),
+            **serializer.validated_data,
         )
         return Response(
             CustomerDetailOutputSerializer(_customer_details().get(pk=customer.pk)).data,
@@ -155,7 +166,7 @@ class CustomerDetailApi(generics.GenericAPIView):
         responses={200: CustomerDetailOutputSerializer, **error_responses(400, 401, 403, 404)},
         description="Replace the customer's details; `email` is required, omitted optional "
         "fields keep their values. `stage` may only repeat the current stage: moves go "
-        "through POST /customers/{id}/transitions/.",
+        "through POST /customers/{id}/transitions/. " + CONSENT_NOTE,
     )
     def put(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=False)
@@ -164,7 +175,7 @@ class CustomerDetailApi(generics.GenericAPIView):
         operation_id="customers_partial_update",
         request=CustomerInputSerializer(partial=True),
         responses={200: CustomerDetailOutputSerializer, **error_responses(400, 401, 403, 404)},
-        description="Change some of the customer's details.",
+        description="Change some of the customer's details. " + CONSENT_NOTE,
     )
     def patch(self, request: Request, pk: int) -> Response:
         return self._update(request, partial=True)
@@ -185,8 +196,11 @@ class CustomerDetailApi(generics.GenericAPIView):
             data = dict(serializer.validated_data)
             if data.get("stage") == customer.stage:
                 del data["stage"]
-            customer = customer_update(
-                customer=customer, data=data, actor_user=request_user(request)
+            customer = customer_update_with_consent(
+                customer=customer,
+                data=data,
+                consent_method=ConsentMethod.API,
+                actor_user=request_user(request),
             )
         return Response(
             CustomerDetailOutputSerializer(_customer_details().get(pk=customer.pk)).data

@@ -124,3 +124,34 @@ def test_a_known_customer_is_neither_overwritten_nor_resubscribed(client, custom
     assert not ConsentEvent.objects.filter(customer=known, granted=True).exists()
     assert Suppression.objects.filter(address="lan@example.com").exists()
     assert Customer.objects.filter(email__iexact="lan@example.com").count() == 1
+
+
+def test_a_new_customers_ticked_box_is_recorded_with_its_evidence(client, customer_factory):
+    referrer = customer_factory()
+    client.defaults["REMOTE_ADDR"] = "198.51.100.23"
+
+    response = client.post(
+        _url(referrer.referral_code),
+        _form(email_consent="on"),
+        HTTP_USER_AGENT="Mozilla/5.0 (referral test)",
+    )
+
+    assert response.status_code == 200
+    new = Customer.objects.get(email="lan@example.com")
+    [event] = ConsentEvent.objects.filter(customer=new)
+    assert (event.channel, event.granted, event.method) == ("email", True, "form")
+    assert event.ip == "198.51.100.23"
+    assert event.user_agent == "Mozilla/5.0 (referral test)"
+    assert event.source == f"referral:{referrer.referral_code}"
+    assert event.recorded_by is None
+
+
+def test_a_new_customer_without_the_box_has_no_consent_and_no_history(client, customer_factory):
+    referrer = customer_factory()
+
+    response = client.post(_url(referrer.referral_code), _form())
+
+    assert response.status_code == 200
+    new = Customer.objects.get(email="lan@example.com")
+    assert new.email_consent is False
+    assert not ConsentEvent.objects.filter(customer=new).exists()

@@ -2,7 +2,8 @@
 
 The command plans everything first in plain Python — a deterministic function of `--seed`
 and the customer's number — and then writes the plan through the services:
-`customers.services.customer_create` for each customer (with its entry transition) and
+`consent.services.customer_create_with_consent` for each customer (its entry transition, and
+a consent history entry, method import, for each consent it starts with) and
 `stages.services.customer_move_stage` for every later move, backdated in order, then the
 customer's interactions, support cases, purchases and follow-ups (interactions.demo) through
 the interaction services. Nothing here writes a stage or a transition directly. Then the demo's
@@ -38,9 +39,10 @@ from django.utils import timezone
 from accounts.roles import ADMIN, MARKETER, ROLES, SALES_REP, SUPPORT, roles_sync
 from common.exceptions import ApplicationError
 from common.progress import Progress
+from consent.models import ConsentMethod
+from consent.services import customer_create_with_consent
 from customers.demo_marketing import demo_marketing_ensure
 from customers.models import Customer
-from customers.services import customer_create
 from interactions.demo import PlannedActivity, plan_activity, write_activity
 from stages.models import ActorKind, Stage, StageTransition
 from stages.services import customer_move_stage
@@ -738,14 +740,17 @@ def demo_customer_write(
 ) -> Customer:
     """Create one planned customer and replay its moves, all through the services."""
     owner = owners[planned.owner_username]
-    customer = customer_create(
+    customer = customer_create_with_consent(
+        # The demo's consents are loaded in bulk, like an import; each has its history entry.
+        consent_method=ConsentMethod.IMPORT,
+        consent_source="demo",
+        email_consent=planned.email_consent,
+        sms_consent=planned.sms_consent,
         email=planned.email,
         actor_kind=planned.entry_actor_kind,
         actor_user=owner if planned.entry_actor_kind == ActorKind.USER else None,
         stage=stages[planned.entry_stage],
         created_at=planned.created_at,
-        email_consent=planned.email_consent,
-        sms_consent=planned.sms_consent,
         owner=owner,
         referred_by=referrer,
         entry_reason="Referred by a customer"
