@@ -39,6 +39,8 @@ EDITABLE_FIELDS = (
     "attributes",
     "referred_by",
 )
+# Consent flags are not set here: `consent.services.consent_record` changes them together with
+# the ConsentEvent that is their evidence (docs/consent.md lists every path that calls it).
 CONSENT_FIELDS = ("email_consent", "sms_consent")
 
 
@@ -63,6 +65,17 @@ def _duplicate_email(email: str) -> ApplicationError:
     return ApplicationError(f"A customer with the email '{email}' already exists.", field="email")
 
 
+def _refuse_consent(fields: Any, *, service: str) -> None:
+    """Refuse a consent flag by name: a flag changed without its history entry is no evidence."""
+    for field in CONSENT_FIELDS:
+        if field in fields:
+            raise ApplicationError(
+                f"{service}() does not set '{field}': consent is recorded with its evidence by "
+                "consent.services.consent_record.",
+                field=field,
+            )
+
+
 def _default_stage() -> Stage:
     stage = Stage.objects.filter(slug=settings.FLYWHEEL_DEFAULT_STAGE, is_archived=False).first()
     if stage is None:
@@ -79,8 +92,6 @@ def customer_create(
     actor_user: User | None = None,
     stage: Stage | None = None,
     created_at: datetime | None = None,
-    email_consent: bool = False,
-    sms_consent: bool = False,
     entry_reason: str = "",
     referral_code: str | None = None,
     **fields: Any,
@@ -88,8 +99,10 @@ def customer_create(
     """Create a customer in `stage` (default: the configured entry stage) and record the entry.
 
     The entry is the customer's first StageTransition. `created_at` lets imports keep the
-    date a customer was really acquired.
+    date a customer was really acquired. The customer starts without consent: the callers that
+    take a consent record it next through `consent.services.customer_create_with_consent`.
     """
+    _refuse_consent(fields, service="customer_create")
     unknown = set(fields) - set(EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"customer_create() got unexpected fields: {sorted(unknown)}")
@@ -118,10 +131,6 @@ def customer_create(
         email=email,
         stage=stage,
         stage_entered_at=now,
-        email_consent=email_consent,
-        email_consent_at=now if email_consent else None,
-        sms_consent=sms_consent,
-        sms_consent_at=now if sms_consent else None,
         **fields,
     )
     try:
@@ -150,16 +159,16 @@ def customer_create(
 def customer_update(
     *, customer: Customer, data: dict[str, Any], actor_user: User | None = None
 ) -> Customer:
-    """Change a customer's details. `stage` is not accepted here: a move is a transition.
-
-    Consent flags record when they were last changed.
+    """Change a customer's details. `stage` is not accepted here: a move is a transition. Nor
+    are the consent flags: `consent.services.consent_record` changes them with their evidence.
     """
+    _refuse_consent(data, service="customer_update")
     if "stage" in data:
         raise ApplicationError(
             "The stage is changed by moving the customer (POST .../transitions/).",
             field="stage",
         )
-    allowed = set(EDITABLE_FIELDS) | set(CONSENT_FIELDS) | {"email"}
+    allowed = set(EDITABLE_FIELDS) | {"email"}
     unknown = set(data) - allowed
     if unknown:
         raise TypeError(f"customer_update() got unexpected fields: {sorted(unknown)}")
@@ -171,16 +180,12 @@ def customer_update(
         raise ApplicationError("A customer cannot refer themselves.", field="referred_by")
     if "tags" in data:
         data["tags"] = normalize_tags(data["tags"] or [])
-    now = timezone.now()
     changed: list[str] = []
     for field, value in data.items():
         if getattr(customer, field) == value:
             continue
         setattr(customer, field, value)
         changed.append(field)
-        if field in CONSENT_FIELDS:
-            setattr(customer, f"{field}_at", now)
-            changed.append(f"{field}_at")
     if not changed:
         return customer
     try:

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, User
 
 from customers.models import Customer
-from customers.services import customer_create
+from customers.services import CONSENT_FIELDS, customer_create
 from stages.models import ActorKind, Stage
 
 
@@ -57,4 +57,13 @@ class CustomerFactory(factory.Factory[Customer]):
         if isinstance(stage, str):
             stage = Stage.objects.get(slug=stage)
         kwargs.setdefault("actor_kind", ActorKind.SYSTEM)
-        return customer_create(stage=stage, **kwargs)
+        # Test setup, not a consent change: the flags are set on the row with no history entry
+        # (the service refuses them; `consent.services.consent_record` is what tests exercise).
+        flags = {name: kwargs.pop(name) for name in CONSENT_FIELDS if name in kwargs}
+        customer = customer_create(stage=stage, **kwargs)
+        if flags:
+            stamps = {f"{name}_at": customer.created_at for name, value in flags.items() if value}
+            Customer.objects.filter(pk=customer.pk).update(**flags, **stamps)
+            for name, value in {**flags, **stamps}.items():
+                setattr(customer, name, value)
+        return customer

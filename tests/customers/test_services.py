@@ -68,22 +68,28 @@ def test_tags_are_trimmed_lowercased_and_deduplicated(customer_factory):
     assert customer.tags == ["vip", "churn-risk"]
 
 
-def test_consent_records_when_it_changed(customer_factory):
+@pytest.mark.parametrize("field", ["email_consent", "sms_consent"])
+@pytest.mark.parametrize("value", [True, False])
+def test_create_refuses_a_consent_flag_naming_it(field, value, stages):
+    # A flag set here would have no history entry: consent_record is the one way it changes.
+    with pytest.raises(ApplicationError) as error:
+        customer_create(email="c@example.com", actor_kind=ActorKind.SYSTEM, **{field: value})
+
+    assert error.value.field == field
+    assert not Customer.objects.filter(email="c@example.com").exists()
+
+
+@pytest.mark.parametrize("field", ["email_consent", "sms_consent"])
+def test_update_refuses_a_consent_flag_naming_it(field, customer_factory):
     customer = customer_factory()
-    assert customer.email_consent_at is None
 
-    customer_update(customer=customer, data={"email_consent": True})
-    given_at = customer.email_consent_at
-    customer_update(customer=customer, data={"email_consent": True})
+    with pytest.raises(ApplicationError) as error:
+        customer_update(customer=customer, data={field: True, "first_name": "Changed"})
 
+    assert error.value.field == field
     customer.refresh_from_db()
-    assert customer.email_consent is True
-    assert customer.email_consent_at == given_at is not None
-
-    customer_update(customer=customer, data={"email_consent": False})
-    customer.refresh_from_db()
-    assert customer.email_consent is False
-    assert customer.email_consent_at > given_at
+    assert getattr(customer, field) is False
+    assert customer.first_name != "Changed"
 
 
 def test_update_refuses_a_stage_change(customer_factory, stages):

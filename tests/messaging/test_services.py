@@ -55,11 +55,12 @@ def test_delivery_sends_once_with_a_stable_message_id(customer_factory):
 
 
 def test_marketing_without_consent_is_suppressed_at_send_time(customer_factory):
-    from customers.services import customer_update
+    from consent.services import consent_record
 
     customer = customer_factory(email_consent=True)
     message, _ = _queue(customer, kind=MessageKind.MARKETING)
-    customer_update(customer=customer, data={"email_consent": False})  # withdrawn since
+    # Withdrawn since.
+    consent_record(customer=customer, channel="email", granted=False, method="dashboard")
 
     message_deliver(message_id=message.pk)
 
