@@ -1,10 +1,12 @@
-"""Fuzz the whole API: no request an operation's schema allows, or nearly allows, is a 500.
+"""Fuzz the whole API: no request an operation's schema allows, or nearly allows, is a 500,
+and every answer is one the schema describes.
 
 Schemathesis reads the schema the app serves at /api/schema/ and, for every operation,
 generates requests as an Admin — valid ones, and ones that break the schema in one place (a
 wrong type, a missing field, a value out of range), with NUL characters, lone surrogates and
-odd shapes among the strings — checking only that the answer is not a server error. Whether
-the responses match the schema is not asserted here.
+odd shapes among the strings — checking that the answer is not a server error, and that its
+status code, Content-Type, headers and body are the ones the schema documents for the
+operation: the schema, docs/api.md and the responses are one contract.
 
 It runs in-process on the WSGI app against the test database, each operation in its own test
 and transaction (fuzzing writes records; the transaction takes them back). Hypothesis is
@@ -30,7 +32,13 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.result import Err
 from werkzeug.test import Client
 
@@ -96,6 +104,14 @@ def _operations() -> dict[str, schemathesis.APIOperation]:
     return operations
 
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
 OPERATIONS = _operations()
 OPERATION_IDS = sorted(OPERATIONS)
 
@@ -117,7 +133,7 @@ def test_no_server_error(operation_id: str, admin_headers: dict[str, str]) -> No
     )
     @given(case=cases)
     def send(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=admin_headers, checks=[not_a_server_error])
+        case.call_and_validate(headers=admin_headers, checks=CHECKS)
 
     send()
 
