@@ -32,4 +32,3 @@ class OrderingFilter(filters.OrderingFilter):
                 }
             )
         return fields
-

@@ -19,4 +19,3 @@ class ContentNegotiation(DefaultContentNegotiation):
                 {"format": [f"Unknown format {format!r}; this endpoint offers: {offered}."]}
             )
         return matching
-

@@ -174,7 +174,7 @@ class SegmentCustomersApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         segment = _segment(self.kwargs["pk"])
-        return segment_customers(segment).select_related("stage")
+        return segment_customers(segment).select_related("stage", "owner")
 
     @extend_schema(
         operation_id="segments_customers",

@@ -13,6 +13,8 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.roles import SALES_REP
+
 pytestmark = pytest.mark.django_db
 
 
@@ -32,9 +34,7 @@ def test_an_unknown_ordering_field_is_a_400_naming_ordering(admin_api: APIClient
     assert "no_such_field" in response.json()["ordering"][0]
 
 
-def test_a_known_ordering_field_still_orders(
-    admin_api: APIClient, customer_factory: Any
-) -> None:
+def test_a_known_ordering_field_still_orders(admin_api: APIClient, customer_factory: Any) -> None:
     customer_factory.create(first_name="Bea")
     customer_factory.create(first_name="Abe")
 
@@ -95,4 +95,46 @@ def test_the_schema_documents_the_errors_an_operation_can_answer(schema: dict[st
     assert "400" in paths["/api/v1/customers/{id}/"]["delete"]["responses"]
     # The token endpoint is public: no 401 or 403 to document.
     token = paths["/api/v1/auth/token/"]["post"]["responses"]
-    assert "401" not in token and "403" not in token
+    assert "401" not in token
+    assert "403" not in token
+
+
+# --- people --------------------------------------------------------------------------------
+
+
+def test_people_are_shown_one_way_and_taken_by_id(
+    api_as: Callable[[User], APIClient], make_user: Callable[..., User], customer_factory: Any
+) -> None:
+    sam = make_user(SALES_REP, username="sam", first_name="Sam", last_name="Sales")
+    api = api_as(sam)
+    sam_ref = {"id": sam.pk, "username": "sam", "name": "Sam Sales"}
+
+    customer = api.post("/api/v1/customers/", {"email": "c@example.com", "owner": sam.pk})
+    assert customer.status_code == 201, customer.content
+    customer_id = customer.json()["id"]
+    logged = api.post(
+        "/api/v1/interactions/", {"customer": customer_id, "kind": "call", "summary": "Hello"}
+    )
+    task = api.post(
+        "/api/v1/tasks/",
+        {"customer": customer_id, "title": "Call back", "due_at": "2030-01-01T09:00:00Z"},
+    )
+    moved = api.post(f"/api/v1/customers/{customer_id}/transitions/", {"to_stage": "evaluation"})
+
+    assert customer.json()["owner"] == sam_ref
+    assert logged.json()["logged_by"] == sam_ref
+    assert (task.json()["assignee"], task.json()["created_by"]) == (sam_ref, sam_ref)
+    assert moved.json()["actor_user"] == sam_ref
+    # Lists show the same shape as the record's own answer.
+    listed = api.get("/api/v1/interactions/", {"customer": customer_id}).json()["results"]
+    assert [row["logged_by"] for row in listed] == [sam_ref]
+    transitions = api.get(f"/api/v1/customers/{customer_id}/transitions/").json()["results"]
+    assert moved.json() in transitions
+
+
+def test_nobody_is_null(admin_api: APIClient, customer_factory: Any) -> None:
+    customer = customer_factory(owner=None)
+
+    response = admin_api.get(f"/api/v1/customers/{customer.pk}/")
+
+    assert response.json()["owner"] is None

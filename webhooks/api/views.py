@@ -64,7 +64,7 @@ class SubscriptionListCreateApi(generics.ListAPIView):
     }
 
     def get_queryset(self) -> Any:
-        return Subscription.objects.all()
+        return Subscription.objects.select_related("created_by")
 
     @extend_schema(
         operation_id="webhook_subscriptions_list",
