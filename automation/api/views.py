@@ -28,7 +28,7 @@ from automation.api.serializers import (
     RuleUpdateInputSerializer,
     StepOutputSerializer,
 )
-from automation.filters import StepFilter
+from automation.filters import RuleFilter, StepFilter
 from automation.models import Step
 from automation.selectors import rule_list, step_list
 from automation.services import (
@@ -87,6 +87,7 @@ class RuleListCreateApi(generics.ListAPIView):
     """List automation rules (with customers acted on) or create one."""
 
     serializer_class = RuleOutputSerializer
+    filterset_class = RuleFilter
     ordering_fields = RULE_ORDERING
     ordering = ["name"]
     required_permissions = {"GET": "automation.view_rule", "POST": "automation.add_rule"}

@@ -24,6 +24,7 @@ from campaigns.api.serializers import (
     ScheduleInputSerializer,
     StatsSerializer,
 )
+from campaigns.filters import CampaignFilter
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_costs, campaign_queryset, campaign_results
 from campaigns.services import (
@@ -54,6 +55,7 @@ class CampaignListCreateApi(generics.ListAPIView):
     """List campaigns (newest first) or create a draft."""
 
     serializer_class = CampaignOutputSerializer
+    filterset_class = CampaignFilter
     ordering_fields = ["created_at", "name", "id"]
     ordering = ["-created_at"]
     required_permissions = {"GET": "campaigns.view_campaign", "POST": "campaigns.add_campaign"}

@@ -19,6 +19,7 @@ from consent.api.serializers import (
     CustomerConsentOutputSerializer,
     SuppressionSerializer,
 )
+from consent.filters import SuppressionFilter
 from consent.models import Suppression
 from consent.selectors import consent_current, consent_history, suppression_queryset
 from consent.services import consent_record, suppression_add, suppression_remove
@@ -88,15 +89,13 @@ class SuppressionListCreateApi(generics.ListAPIView):
     """The suppression list, newest first; POST adds an address."""
 
     serializer_class = SuppressionSerializer
-    filterset_fields = ["channel", "reason"]
+    filterset_class = SuppressionFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at"]
     required_permissions = {"GET": "consent.view_suppression", "POST": "consent.add_suppression"}
 
     def get_queryset(self) -> Any:
-        queryset = suppression_queryset()
-        address = self.request.query_params.get("address")
-        return queryset.filter(address__icontains=address) if address else queryset
+        return suppression_queryset()
 
     @extend_schema(
         operation_id="suppressions_list",

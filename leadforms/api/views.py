@@ -23,6 +23,7 @@ from leadforms.api.serializers import (
     SubmissionInputSerializer,
     SubmissionOutputSerializer,
 )
+from leadforms.filters import LeadFormFilter, SubmissionFilter
 from leadforms.models import LeadForm, Submission
 from leadforms.selectors import leadform_stats
 from leadforms.services import form_create, form_delete, form_submit, form_update
@@ -36,6 +37,7 @@ def _body(request: Request) -> dict[str, Any]:
 
 class LeadFormListCreateApi(generics.ListAPIView):
     serializer_class = LeadFormSerializer
+    filterset_class = LeadFormFilter
     ordering_fields = ["name", "created_at", "id"]
     ordering = ["name"]
     required_permissions = {"GET": "leadforms.view_leadform", "POST": "leadforms.add_leadform"}
@@ -97,7 +99,7 @@ class LeadFormSubmissionsApi(generics.ListAPIView):
     """A form's submissions, newest first; POST submits it from a server-side integration."""
 
     serializer_class = SubmissionOutputSerializer
-    filterset_fields = ["state"]
+    filterset_class = SubmissionFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at"]
     required_permissions = {

@@ -35,6 +35,7 @@ from segments.api.serializers import (
     SegmentOutputSerializer,
     SegmentUpdateInputSerializer,
 )
+from segments.filters import SegmentFilter
 from segments.models import Segment
 from segments.selectors import (
     definition_preview,
@@ -76,6 +77,7 @@ class SegmentListCreateApi(generics.ListAPIView):
     """List segments (by name) or create one."""
 
     serializer_class = SegmentOutputSerializer
+    filterset_class = SegmentFilter
     ordering_fields = ["name", "created_at", "id"]
     ordering = ["name"]
     required_permissions = {"GET": "segments.view_segment", "POST": "segments.add_segment"}

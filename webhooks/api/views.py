@@ -26,7 +26,7 @@ from webhooks.api.serializers import (
     SubscriptionOutputSerializer,
     SubscriptionUpdateInputSerializer,
 )
-from webhooks.filters import DeliveryFilter
+from webhooks.filters import DeliveryFilter, SubscriptionFilter
 from webhooks.models import Delivery, Subscription
 from webhooks.selectors import delivery_queryset
 from webhooks.services import (
@@ -56,6 +56,7 @@ class SubscriptionListCreateApi(generics.ListAPIView):
     """List webhook subscriptions or create one."""
 
     serializer_class = SubscriptionOutputSerializer
+    filterset_class = SubscriptionFilter
     ordering_fields = SUBSCRIPTION_ORDERING
     ordering = ["name"]
     required_permissions = {
