@@ -15,8 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.schema import error_responses
-from common.exceptions import ApplicationError
 from leadforms.api.serializers import (
+    LeadFormInputSerializer,
     LeadFormSerializer,
     LeadFormStatsSerializer,
     StatsQuerySerializer,
@@ -27,12 +27,6 @@ from leadforms.filters import LeadFormFilter, SubmissionFilter
 from leadforms.models import LeadForm, Submission
 from leadforms.selectors import leadform_stats
 from leadforms.services import form_create, form_delete, form_submit, form_update
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ApplicationError("Send a JSON object.", field="body")
-    return dict(request.data)
 
 
 class LeadFormListCreateApi(generics.ListAPIView):
@@ -52,12 +46,14 @@ class LeadFormListCreateApi(generics.ListAPIView):
 
     @extend_schema(
         operation_id="forms_create",
-        request=LeadFormSerializer,
+        request=LeadFormInputSerializer,
         responses={201: LeadFormSerializer, **error_responses(400, 401, 403)},
         description="Errors in `fields` are keyed by path, e.g. `fields[1].maps_to`.",
     )
     def post(self, request: Request) -> Response:
-        form = form_create(**_body(request))
+        serializer = LeadFormInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        form = form_create(**serializer.validated_data)
         return Response(LeadFormSerializer(form).data, status=status.HTTP_201_CREATED)
 
 
@@ -77,12 +73,15 @@ class LeadFormDetailApi(APIView):
 
     @extend_schema(
         operation_id="forms_partial_update",
-        request=LeadFormSerializer(partial=True),
+        request=LeadFormInputSerializer(partial=True),
         responses={200: LeadFormSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, slug: str) -> Response:
         form = get_object_or_404(LeadForm, slug=slug)
-        return Response(LeadFormSerializer(form_update(form=form, data=_body(request))).data)
+        serializer = LeadFormInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        form = form_update(form=form, data=serializer.validated_data)
+        return Response(LeadFormSerializer(form).data)
 
     @extend_schema(
         operation_id="forms_destroy",

@@ -138,3 +138,28 @@ def test_nobody_is_null(admin_api: APIClient, customer_factory: Any) -> None:
     response = admin_api.get(f"/api/v1/customers/{customer.pk}/")
 
     assert response.json()["owner"] is None
+
+
+# --- input serializers ----------------------------------------------------------------------
+
+
+def test_a_lead_form_read_then_sent_back_changed_is_saved(admin_api: APIClient) -> None:
+    """Clients PATCH back what they read: the output's read-only fields (id, created_at) are
+    ignored as on every other write, not refused as unknown."""
+    created = admin_api.post("/api/v1/forms/", {"name": "News"}, format="json")
+    assert created.status_code == 201, created.content
+    body = {**created.json(), "name": "Newsletter", "is_active": False}
+
+    response = admin_api.patch(f"/api/v1/forms/{body['slug']}/", body, format="json")
+
+    assert response.status_code == 200, response.content
+    assert (response.json()["name"], response.json()["is_active"]) == ("Newsletter", False)
+
+
+def test_a_lead_form_field_of_the_wrong_type_is_a_400_on_it(admin_api: APIClient) -> None:
+    response = admin_api.post(
+        "/api/v1/forms/", {"name": "News", "double_opt_in": "maybe"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["double_opt_in"]

@@ -28,8 +28,8 @@ def admin_api(api_as: Callable[[User], APIClient], admin_user: User) -> APIClien
     [
         (
             "/api/v1/forms/",
-            {"name": "", "fields": [{"name": "x", "label": "X", "type": "bogus"}]},
-            {"name", "fields[0].type"},
+            {"name": "X", "slug": "?", "fields": [{"name": "x", "label": "X", "type": "bogus"}]},
+            {"slug", "fields[0].type"},
         ),
         (
             "/api/v1/automation/rules/",
