@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
 )
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -83,6 +84,15 @@ def _rule(pk: int) -> Any:
     return get_object_or_404(rule_list(), pk=pk)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="automation_rules_list",
+        parameters=[_ordering_parameter(RULE_ORDERING, "name")],
+        responses={200: RuleOutputSerializer(many=True), **error_responses(400, 401, 403)},
+        description="Rules by name, each with `customers_acted_on`: how many distinct "
+        "customers it has a done step for.",
+    )
+)
 class RuleListCreateApi(generics.ListAPIView):
     """List automation rules (with customers acted on) or create one."""
 
@@ -94,16 +104,6 @@ class RuleListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return rule_list()
-
-    @extend_schema(
-        operation_id="automation_rules_list",
-        parameters=[_ordering_parameter(RULE_ORDERING, "name")],
-        responses={200: RuleOutputSerializer(many=True), **error_responses(400, 401, 403)},
-        description="Rules by name, each with `customers_acted_on`: how many distinct "
-        "customers it has a done step for.",
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="automation_rules_create",
@@ -196,6 +196,13 @@ class RuleResumeApi(APIView):
         return Response(RuleOutputSerializer(_rule(pk)).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="automation_steps_list",
+        parameters=[_ordering_parameter(STEP_ORDERING, "-created_at")],
+        responses={200: StepOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class StepListApi(generics.ListAPIView):
     """Automation steps newest first, filtered by rule, customer and state."""
 
@@ -207,14 +214,6 @@ class StepListApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return step_list()
-
-    @extend_schema(
-        operation_id="automation_steps_list",
-        parameters=[_ordering_parameter(STEP_ORDERING, "-created_at")],
-        responses={200: StepOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 class StepDetailApi(APIView):

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -51,6 +51,12 @@ def _output(pk: int) -> dict[str, Any]:
     return CampaignOutputSerializer(_campaign(pk)).data
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="campaigns_list",
+        responses={200: CampaignOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class CampaignListCreateApi(generics.ListAPIView):
     """List campaigns (newest first) or create a draft."""
 
@@ -62,13 +68,6 @@ class CampaignListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return campaign_queryset()
-
-    @extend_schema(
-        operation_id="campaigns_list",
-        responses={200: CampaignOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="campaigns_create",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -85,6 +85,12 @@ class CustomerConsentApi(APIView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="suppressions_list",
+        responses={200: SuppressionSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class SuppressionListCreateApi(generics.ListAPIView):
     """The suppression list, newest first; POST adds an address."""
 
@@ -96,13 +102,6 @@ class SuppressionListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return suppression_queryset()
-
-    @extend_schema(
-        operation_id="suppressions_list",
-        responses={200: SuppressionSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="suppressions_create",

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,6 +29,12 @@ from leadforms.selectors import leadform_stats
 from leadforms.services import form_create, form_delete, form_submit, form_update
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="forms_list",
+        responses={200: LeadFormSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class LeadFormListCreateApi(generics.ListAPIView):
     serializer_class = LeadFormSerializer
     filterset_class = LeadFormFilter
@@ -36,13 +42,6 @@ class LeadFormListCreateApi(generics.ListAPIView):
     ordering = ["name"]
     required_permissions = {"GET": "leadforms.view_leadform", "POST": "leadforms.add_leadform"}
     queryset = LeadForm.objects.all()
-
-    @extend_schema(
-        operation_id="forms_list",
-        responses={200: LeadFormSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="forms_create",
@@ -94,6 +93,15 @@ class LeadFormDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="forms_submissions_list",
+        responses={
+            200: SubmissionOutputSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+)
 class LeadFormSubmissionsApi(generics.ListAPIView):
     """A form's submissions, newest first; POST submits it from a server-side integration."""
 
@@ -111,16 +119,6 @@ class LeadFormSubmissionsApi(generics.ListAPIView):
             return Submission.objects.none()
         form = get_object_or_404(LeadForm, slug=self.kwargs["slug"])
         return form.submissions.select_related("form")
-
-    @extend_schema(
-        operation_id="forms_submissions_list",
-        responses={
-            200: SubmissionOutputSerializer(many=True),
-            **error_responses(400, 401, 403, 404),
-        },
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="forms_submissions_create",

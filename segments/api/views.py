@@ -12,7 +12,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -73,6 +73,12 @@ def _segment(pk: int) -> Segment:
     return get_object_or_404(segment_list(), pk=pk)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="segments_list",
+        responses={200: SegmentOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class SegmentListCreateApi(generics.ListAPIView):
     """List segments (by name) or create one."""
 
@@ -84,13 +90,6 @@ class SegmentListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return segment_list()
-
-    @extend_schema(
-        operation_id="segments_list",
-        responses={200: SegmentOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="segments_create",
@@ -167,6 +166,15 @@ class SegmentPreviewApi(APIView):
         return Response(PreviewOutputSerializer({"count": count, "results": first}).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="segments_customers",
+        responses={
+            200: SegmentCustomerSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+)
 class SegmentCustomersApi(generics.ListAPIView):
     """The segment's customers, newest first, cursor-paginated."""
 
@@ -177,16 +185,6 @@ class SegmentCustomersApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         segment = _segment(self.kwargs["pk"])
         return segment_customers(segment).select_related("stage", "owner")
-
-    @extend_schema(
-        operation_id="segments_customers",
-        responses={
-            200: SegmentCustomerSerializer(many=True),
-            **error_responses(400, 401, 403, 404),
-        },
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 class SegmentCountApi(APIView):
