@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -122,3 +123,23 @@ def test_suppressions_filter_by_address_and_creation(admin_api: APIClient) -> No
     assert addresses(reason="bounce") == {"+4420"}
     tomorrow = (timezone.now() + timedelta(days=1)).isoformat()
     assert addresses(created_after=tomorrow) == set()
+
+
+def test_a_customers_transitions_filter_by_stage_direction_and_time(
+    admin_api: APIClient, customer_factory: Any
+) -> None:
+    customer = customer_factory()
+    url = f"/api/v1/customers/{customer.pk}/transitions/"
+    assert admin_api.post(url, {"to_stage": "evaluation"}).status_code == 201
+    assert admin_api.post(url, {"to_stage": "awareness"}).status_code == 201
+
+    def stages(**params: str) -> list[str]:
+        response = admin_api.get(url, params)
+        assert response.status_code == 200, response.content
+        return [row["to_stage"] for row in response.json()["results"]]
+
+    assert stages() == ["awareness", "evaluation", "awareness"]
+    assert stages(to_stage="evaluation") == ["evaluation"]
+    assert stages(direction="backward") == ["awareness"]
+    assert stages(occurred_after=(timezone.now() + timedelta(hours=1)).isoformat()) == []
+    assert admin_api.get(url, {"direction": "sideways"}).status_code == 400
