@@ -11,6 +11,7 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
@@ -22,6 +23,7 @@ from common.api.request import request_user
 from common.api.schema import error_responses
 from common.exceptions import ApplicationError
 from customers.exports import EXPORT_COLUMNS, customers_csv_response
+from customers.filters import CustomerFilter
 from segments.api.serializers import (
     CountOutputSerializer,
     FreezeInputSerializer,
@@ -179,7 +181,9 @@ class SegmentCustomersApi(generics.ListAPIView):
     """The segment's customers, newest first, cursor-paginated."""
 
     serializer_class = SegmentCustomerSerializer
-    filter_backends: list[Any] = []
+    # The customer list's own filters; newest first, the order the cursor pages in.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerFilter
     required_permissions = {"GET": ["segments.view_segment", "customers.view_customer"]}
 
     def get_queryset(self) -> Any:

@@ -143,3 +143,22 @@ def test_a_customers_transitions_filter_by_stage_direction_and_time(
     assert stages(direction="backward") == ["awareness"]
     assert stages(occurred_after=(timezone.now() + timedelta(hours=1)).isoformat()) == []
     assert admin_api.get(url, {"direction": "sideways"}).status_code == 400
+
+
+def test_a_segments_customers_filter_as_the_customer_list_does(
+    admin_api: APIClient, customer_factory: Any
+) -> None:
+    ann = customer_factory(first_name="Ann", tags=["vip"])
+    customer_factory(first_name="Bob")
+    everyone = {"name": "All", "definition": {"op": "and", "rules": []}}
+    segment = admin_api.post("/api/v1/segments/", everyone, format="json")
+    url = f"/api/v1/segments/{segment.json()['id']}/customers/"
+
+    def ids(**params: str) -> list[int]:
+        response = admin_api.get(url, params)
+        assert response.status_code == 200, response.content
+        return [row["id"] for row in response.json()["results"]]
+
+    assert ids(tag="vip") == [ann.pk]
+    assert ids(q="ann") == [ann.pk]
+    assert admin_api.get(url, {"phase": "nowhere"}).status_code == 400
