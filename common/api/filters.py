@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import QuerySet
 from rest_framework import filters
 from rest_framework.exceptions import ValidationError
@@ -17,9 +19,10 @@ class OrderingFilter(filters.OrderingFilter):
     """
 
     def remove_invalid_fields(
-        self, queryset: QuerySet, fields: list[str], view: APIView, request: Request
+        self, queryset: QuerySet, fields: Iterable[str], view: APIView, request: Request
     ) -> list[str]:
         valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
+        fields = [term for term in fields if term]  # "name," has an empty last term
         unknown = [term for term in fields if term.removeprefix("-") not in valid]
         if unknown:
             offered = ", ".join(valid) or "none"
