@@ -1,10 +1,11 @@
-"""Filters for the automation step list: by rule, customer and state."""
+"""Filters for the automation API lists: rules, and steps by rule, customer and state."""
 
 from __future__ import annotations
 
 import django_filters
 
-from automation.models import Rule, Step, StepState
+from automation.models import Rule, Step, StepState, TriggerType
+from common.filters import CreatedRangeFilterSet
 from customers.models import Customer
 
 
@@ -20,3 +21,13 @@ class StepFilter(django_filters.FilterSet):
     class Meta:
         model = Step
         fields = ["rule", "customer", "state"]
+
+
+class RuleFilter(CreatedRangeFilterSet):
+    """is_active, trigger_type, created_after, created_before."""
+
+    trigger_type = django_filters.ChoiceFilter(choices=TriggerType.choices)
+
+    class Meta:
+        model = Rule
+        fields = ["is_active", "trigger_type"]

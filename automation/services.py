@@ -35,7 +35,7 @@ from automation.actions import ACTIONS, ActionContext
 from automation.conditions import conditions_describe, conditions_hold, conditions_q
 from automation.models import Rule, Step, StepState, TriggerType
 from automation.triggers import TRIGGERS, idle_event_key
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, InvalidFieldsError
 from common.queue import enqueue
 from common.validators import validate_no_nul
 from customers.models import Customer
@@ -67,17 +67,9 @@ IDLE_BATCH = 500
 LOOP_GUARD_PER_HOUR = 10
 
 
-class RuleInvalidError(ApplicationError):
+class RuleInvalidError(InvalidFieldsError):
     """A rule that fails validation: every error, keyed by the field path at fault
     (`trigger_config.stage`, `conditions.stages[0]`, `actions[1].params.stage`)."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        field, messages = next(iter(errors.items()))
-        super().__init__(messages[0], field=field)
-        self.errors = errors
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return self.errors
 
 
 class RuleForbiddenError(PermissionDenied):

@@ -39,3 +39,15 @@ class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     filter is this one (`created_after`, `occurred_before`, `answered_after`…)."""
 
     field_class = _UtcIsoDateTimeField
+
+
+class CreatedRangeFilterSet(django_filters.FilterSet):
+    """A FilterSet with `created_after` (inclusive) and `created_before` (exclusive) on
+    `created_at`, the range every list of records with a creation time offers."""
+
+    created_after = IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="gte", label="Created on or after"
+    )
+    created_before = IsoDateTimeFilter(
+        field_name="created_at", lookup_expr="lt", label="Created before"
+    )

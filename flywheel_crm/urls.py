@@ -37,3 +37,6 @@ urlpatterns = [
         name="api-docs",
     ),
 ]
+
+# JSON under /api/, the HTML page elsewhere.
+handler404 = "common.api.exceptions.not_found"

@@ -23,7 +23,7 @@ from django.utils.text import slugify
 
 from automation.triggers import EVENT_FORM_SUBMITTED
 from common.events import event_emit
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, InvalidFieldsError
 from common.validators import text_errors
 from consent.models import ConsentMethod
 from consent.services import consent_record, suppression_of
@@ -87,16 +87,8 @@ FORM_EDITABLE = (
 )
 
 
-class InvalidInputError(ApplicationError):
+class InvalidInputError(InvalidFieldsError):
     """Several fields at fault at once: `errors` maps each (or its path) to its messages."""
-
-    def __init__(self, errors: Errors) -> None:
-        first = next(iter(errors))
-        super().__init__(errors[first][0], field=first)
-        self.errors = errors
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return self.errors
 
 
 def _add(errors: Errors, field: str, message: str) -> None:

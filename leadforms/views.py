@@ -309,8 +309,7 @@ def _form_initial(form: LeadForm) -> dict[str, Any]:
 
 
 def _service_errors(django_form: forms.Form, error: ApplicationError) -> None:
-    errors = error.errors if isinstance(error, InvalidInputError) else error.as_dict()
-    for path, messages_ in errors.items():
+    for path, messages_ in error.as_dict().items():
         target = path.split("[")[0].split(".")[0]
         for message in messages_:
             text = message if target == path else f"{path}: {message}"

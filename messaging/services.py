@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.html import escape
 
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, InvalidFieldsError
 from common.queue import enqueue
 from customers.models import Customer
 from messaging.models import Channel, MessageKind, MessageState, MessageTemplate, OutboundMessage
@@ -372,16 +372,8 @@ def message_send_template(
 TEMPLATE_FIELDS_WRITABLE = ("name", "channel", "kind", "subject", "body_text", "body_html")
 
 
-class TemplateInvalidError(ApplicationError):
+class TemplateInvalidError(InvalidFieldsError):
     """A template that cannot be saved; `errors` holds every problem, by field."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        field, messages = next(iter(errors.items()))
-        super().__init__(messages[0], field=field)
-        self.errors = errors
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return {field: list(messages) for field, messages in self.errors.items()}
 
 
 def _template_clean(data: dict[str, Any], *, exclude_pk: int | None = None) -> dict[str, Any]:

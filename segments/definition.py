@@ -63,7 +63,7 @@ from django.db.models import (
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from common.exceptions import ApplicationError
+from common.exceptions import InvalidFieldsError
 from common.validators import text_errors
 from stages.models import Phase, Stage
 from surveys.scoring import Category, SurveyKind
@@ -119,17 +119,9 @@ EXAMPLE_JSON = json.dumps(EXAMPLE, indent=2)
 EMPTY = {"op": "and", "rules": []}  # matches every customer
 
 
-class DefinitionInvalidError(ApplicationError):
+class DefinitionInvalidError(InvalidFieldsError):
     """A definition that fails validation: every error, keyed by its path
     (`definition.rules[2].value`, `definition.rules[0].rules[1].op`)."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        field, messages = next(iter(errors.items()))
-        super().__init__(messages[0], field=field)
-        self.errors = errors
-
-    def as_dict(self) -> dict[str, list[str]]:
-        return self.errors
 
 
 # --- validation ---------------------------------------------------------------------------

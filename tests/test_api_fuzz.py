@@ -1,10 +1,12 @@
-"""Fuzz the whole API: no request an operation's schema allows, or nearly allows, is a 500.
+"""Fuzz the whole API: no request an operation's schema allows, or nearly allows, is a 500,
+and every answer is one the schema describes.
 
 Schemathesis reads the schema the app serves at /api/schema/ and, for every operation,
 generates requests as an Admin — valid ones, and ones that break the schema in one place (a
 wrong type, a missing field, a value out of range), with NUL characters, lone surrogates and
-odd shapes among the strings — checking only that the answer is not a server error. Whether
-the responses match the schema is not asserted here.
+odd shapes among the strings — checking that the answer is not a server error, and that its
+status code, Content-Type, headers and body are the ones the schema documents for the
+operation: the schema, docs/api.md and the responses are one contract.
 
 It runs in-process on the WSGI app against the test database, each operation in its own test
 and transaction (fuzzing writes records; the transaction takes them back). Hypothesis is
@@ -30,12 +32,20 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.core.result import Err
 from werkzeug.test import Client
 
 from accounts.roles import ADMIN
-from tests.factories import UserFactory
+from consent.services import consent_record
+from interactions.services import interaction_log
+from tests.factories import CustomerFactory, UserFactory
 
 PASSWORD = "fuzz-Pa55word-long"
 # A deeper run on a laptop: FLYWHEEL_FUZZ_EXAMPLES=200 pytest tests/test_api_fuzz.py
@@ -96,6 +106,14 @@ def _operations() -> dict[str, schemathesis.APIOperation]:
     return operations
 
 
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
 OPERATIONS = _operations()
 OPERATION_IDS = sorted(OPERATIONS)
 
@@ -117,7 +135,7 @@ def test_no_server_error(operation_id: str, admin_headers: dict[str, str]) -> No
     )
     @given(case=cases)
     def send(case: schemathesis.Case) -> None:
-        case.call_and_validate(headers=admin_headers, checks=[not_a_server_error])
+        case.call_and_validate(headers=admin_headers, checks=CHECKS)
 
     send()
 
@@ -126,3 +144,24 @@ def test_the_fuzzer_covers_every_operation() -> None:
     """A schema that failed to load, or lost its operations, would fuzz nothing and pass."""
     assert len(OPERATION_IDS) > 100
     assert {"forms_create", "forms_partial_update", "surveys_responses_list"} <= set(OPERATION_IDS)
+
+
+def test_stored_records_answer_as_their_schema_says(
+    wsgi_app: Any, admin_headers: dict[str, str]
+) -> None:
+    """The fuzzer starts from an empty database; records written by other paths (the
+    dashboard, a public form, the system) hold values its requests never produce: an
+    interaction without a channel, a consent change nobody signed in made."""
+    customer = CustomerFactory.create()
+    interaction = interaction_log(customer=customer, kind="note", summary="Met", logged_by=None)
+    consent_record(customer=customer, channel="email", granted=True, method="form")
+    client = Client(wsgi_app)
+    for path, template, method in [
+        (f"/api/v1/interactions/{interaction.pk}/", "/interactions/{id}/", "GET"),
+        ("/api/v1/interactions/", "/interactions/", "GET"),
+        (f"/api/v1/customers/{customer.pk}/consent/", "/customers/{id}/consent/", "GET"),
+        (f"/api/v1/customers/{customer.pk}/timeline/", "/customers/{id}/timeline/", "GET"),
+    ]:
+        response = client.open(path, method=method, headers=admin_headers)
+        assert response.status_code == 200, (path, response.text)
+        SCHEMA[f"/api/v1{template}"][method].validate_response(response)

@@ -35,3 +35,21 @@ class TokenOutputSerializer(serializers.Serializer):
 
     def get_current(self, token: object) -> bool:
         return token == self.context.get("current")
+
+
+class UserRefSerializer(serializers.Serializer):
+    """A person as every API answer shows one (a customer's owner, who logged a contact, who
+    moved a stage, who created a rule): `{"id", "username", "name"}`, or null when nobody
+    (the system, an automation, a deleted user). Inputs name people by id alone."""
+
+    id = serializers.IntegerField(read_only=True)
+    username = serializers.CharField(read_only=True)
+    name = serializers.SerializerMethodField(help_text="The full name; empty when not given.")
+
+    def get_name(self, user: object) -> str:
+        return str(user.get_full_name())  # type: ignore[attr-defined]
+
+
+def user_ref(**kwargs: object) -> UserRefSerializer:
+    """The read-only, nullable user reference of an output serializer."""
+    return UserRefSerializer(read_only=True, allow_null=True, **kwargs)  # type: ignore[arg-type]

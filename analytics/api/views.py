@@ -13,7 +13,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, ClassVar
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -105,6 +110,13 @@ def _filters(params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_stage_counts",
+        parameters=[s.SeriesInputSerializer],
+        responses=_described("StageCounts", s.StageCountSerializer, s.SeriesInputSerializer),
+    )
+)
 class StageCountsApi(AnalyticsApi):
     """Customers in each stage at the end of each bucket, with its entries and exits."""
 
@@ -112,20 +124,19 @@ class StageCountsApi(AnalyticsApi):
     row_serializer = s.StageCountSerializer
     name = "stage-counts"
 
-    @extend_schema(
-        operation_id="analytics_stage_counts",
-        parameters=[s.SeriesInputSerializer],
-        responses=_described("StageCounts", s.StageCountSerializer, s.SeriesInputSerializer),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.stage_counts_over_time(
             **_filters(params), granularity=params["granularity"]
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_phase_counts",
+        parameters=[s.SeriesInputSerializer],
+        responses=_described("PhaseCounts", s.PhaseCountSerializer, s.SeriesInputSerializer),
+    )
+)
 class PhaseCountsApi(AnalyticsApi):
     """Customers in each phase at the end of each bucket, and moves into and out of it."""
 
@@ -133,98 +144,93 @@ class PhaseCountsApi(AnalyticsApi):
     row_serializer = s.PhaseCountSerializer
     name = "phase-counts"
 
-    @extend_schema(
-        operation_id="analytics_phase_counts",
-        parameters=[s.SeriesInputSerializer],
-        responses=_described("PhaseCounts", s.PhaseCountSerializer, s.SeriesInputSerializer),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.phase_counts_over_time(
             **_filters(params), granularity=params["granularity"]
         )
 
 
-class TransitionMatrixApi(AnalyticsApi):
-    """Moves of the period from each stage to each other, by direction."""
-
-    row_serializer = s.TransitionCellSerializer
-    name = "transitions"
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="analytics_transitions",
         parameters=[s.FilteredInputSerializer],
         responses=_described(
             "TransitionMatrix", s.TransitionCellSerializer, s.FilteredInputSerializer
         ),
     )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+)
+class TransitionMatrixApi(AnalyticsApi):
+    """Moves of the period from each stage to each other, by direction."""
+
+    row_serializer = s.TransitionCellSerializer
+    name = "transitions"
 
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.transition_matrix(**_filters(params))
 
 
-class PhaseConversionApi(AnalyticsApi):
-    """Per phase: the share of its population that moved on during the period."""
-
-    row_serializer = s.PhaseConversionSerializer
-    name = "phase-conversion"
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="analytics_phase_conversion",
         parameters=[s.FilteredInputSerializer],
         responses=_described(
             "PhaseConversions", s.PhaseConversionSerializer, s.FilteredInputSerializer
         ),
     )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+)
+class PhaseConversionApi(AnalyticsApi):
+    """Per phase: the share of its population that moved on during the period."""
+
+    row_serializer = s.PhaseConversionSerializer
+    name = "phase-conversion"
 
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.phase_conversion(**_filters(params))
 
 
-class VelocityApi(AnalyticsApi):
-    """Per stage: median and 90th-percentile time in it, over stays ended in the period."""
-
-    row_serializer = s.StageVelocitySerializer
-    name = "velocity"
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="analytics_velocity",
         parameters=[s.FilteredInputSerializer],
         responses=_described(
             "StageVelocities", s.StageVelocitySerializer, s.FilteredInputSerializer
         ),
     )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+)
+class VelocityApi(AnalyticsApi):
+    """Per stage: median and 90th-percentile time in it, over stays ended in the period."""
+
+    row_serializer = s.StageVelocitySerializer
+    name = "velocity"
 
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.stage_velocity(**_filters(params))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_force_friction",
+        parameters=[s.FilteredInputSerializer],
+        responses=_described("ForceFriction", s.ForceFrictionSerializer, s.FilteredInputSerializer),
+    )
+)
 class ForceFrictionApi(AnalyticsApi):
     """Per stage and team: the force and friction of the period."""
 
     row_serializer = s.ForceFrictionSerializer
     name = "force-friction"
 
-    @extend_schema(
-        operation_id="analytics_force_friction",
-        parameters=[s.FilteredInputSerializer],
-        responses=_described("ForceFriction", s.ForceFrictionSerializer, s.FilteredInputSerializer),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.force_friction_by_stage(**_filters(params))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_momentum",
+        parameters=[s.SeriesInputSerializer],
+        responses=_described("Momentum", s.MomentumPointSerializer, s.SeriesInputSerializer),
+    )
+)
 class MomentumApi(AnalyticsApi):
     """Force, friction and momentum (force - friction) per bucket."""
 
@@ -232,18 +238,19 @@ class MomentumApi(AnalyticsApi):
     row_serializer = s.MomentumPointSerializer
     name = "momentum"
 
-    @extend_schema(
-        operation_id="analytics_momentum",
-        parameters=[s.SeriesInputSerializer],
-        responses=_described("Momentum", s.MomentumPointSerializer, s.SeriesInputSerializer),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.momentum_over_time(**_filters(params), granularity=params["granularity"])
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_surveys",
+        parameters=[s.SurveyTrendInputSerializer],
+        responses=_described(
+            "SurveyTrends", s.SurveyTrendPointSerializer, s.SurveyTrendInputSerializer
+        ),
+    )
+)
 class SurveyTrendsApi(AnalyticsApi):
     """NPS, CSAT and CES (or one `kind`) per bucket."""
 
@@ -251,42 +258,40 @@ class SurveyTrendsApi(AnalyticsApi):
     row_serializer = s.SurveyTrendPointSerializer
     name = "surveys"
 
-    @extend_schema(
-        operation_id="analytics_surveys",
-        parameters=[s.SurveyTrendInputSerializer],
-        responses=_described(
-            "SurveyTrends", s.SurveyTrendPointSerializer, s.SurveyTrendInputSerializer
-        ),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.survey_trends(
             **_filters(params), granularity=params["granularity"], kind=params.get("kind")
         )
 
 
-class LoopCompletionApi(AnalyticsApi):
-    """The share of Delight customers of the period who referred someone or bought again."""
-
-    row_serializer = s.LoopCompletionSerializer
-    name = "loop-completion"
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="analytics_loop_completion",
         parameters=[s.FilteredInputSerializer],
         responses=_described(
             "LoopCompletion", s.LoopCompletionSerializer, s.FilteredInputSerializer
         ),
     )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+)
+class LoopCompletionApi(AnalyticsApi):
+    """The share of Delight customers of the period who referred someone or bought again."""
+
+    row_serializer = s.LoopCompletionSerializer
+    name = "loop-completion"
 
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return [selectors.loop_completion(**_filters(params))]
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_lifetime_value",
+        parameters=[s.LifetimeValueInputSerializer],
+        responses=_described(
+            "LifetimeValue", s.SegmentValueSerializer, s.LifetimeValueInputSerializer
+        ),
+    )
+)
 class LifetimeValueApi(AnalyticsApi):
     """Lifetime value per segment (or of one `segment`) and currency, now."""
 
@@ -294,20 +299,17 @@ class LifetimeValueApi(AnalyticsApi):
     row_serializer = s.SegmentValueSerializer
     name = "lifetime-value"
 
-    @extend_schema(
-        operation_id="analytics_lifetime_value",
-        parameters=[s.LifetimeValueInputSerializer],
-        responses=_described(
-            "LifetimeValue", s.SegmentValueSerializer, s.LifetimeValueInputSerializer
-        ),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.lifetime_value_by_segment(segment=params.get("segment"))
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="analytics_costs",
+        parameters=[s.PeriodInputSerializer],
+        responses=_described("Costs", s.CostComparisonSerializer, s.PeriodInputSerializer),
+    )
+)
 class CostsApi(AnalyticsApi):
     """Acquisition cost per new customer beside retention cost per retained customer."""
 
@@ -316,34 +318,25 @@ class CostsApi(AnalyticsApi):
     required_permissions = {"GET": VIEW_COSTS}
     name = "costs"
 
-    @extend_schema(
-        operation_id="analytics_costs",
-        parameters=[s.PeriodInputSerializer],
-        responses=_described("Costs", s.CostComparisonSerializer, s.PeriodInputSerializer),
-    )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
-
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.acquisition_vs_retention_cost(start=params["start"], end=params["end"])
 
 
-class CampaignPerformanceApi(AnalyticsApi):
-    """The campaigns started in the period with their sent, open, click and conversion numbers."""
-
-    input_serializer = s.PeriodInputSerializer
-    row_serializer = s.CampaignPerformanceSerializer
-    name = "campaigns"
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="analytics_campaigns",
         parameters=[s.PeriodInputSerializer],
         responses=_described(
             "CampaignPerformance", s.CampaignPerformanceSerializer, s.PeriodInputSerializer
         ),
     )
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+)
+class CampaignPerformanceApi(AnalyticsApi):
+    """The campaigns started in the period with their sent, open, click and conversion numbers."""
+
+    input_serializer = s.PeriodInputSerializer
+    row_serializer = s.CampaignPerformanceSerializer
+    name = "campaigns"
 
     def compute(self, params: dict[str, Any]) -> list[Any]:
         return selectors.campaign_performance(start=params["start"], end=params["end"])

@@ -12,6 +12,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from automation.actions import action_describe
 from automation.models import Rule, Step, StepState
 from automation.services import MAX_DELAY_MINUTES
@@ -93,6 +94,8 @@ class RuleOutputSerializer(serializers.ModelSerializer):
     trigger_type = TriggerTypeField(read_only=True)
     trigger_summary = serializers.SerializerMethodField()
     customers_acted_on = serializers.SerializerMethodField()
+
+    created_by = user_ref()
 
     class Meta:
         model = Rule

@@ -16,6 +16,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    extend_schema_view,
 )
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -28,7 +29,7 @@ from automation.api.serializers import (
     RuleUpdateInputSerializer,
     StepOutputSerializer,
 )
-from automation.filters import StepFilter
+from automation.filters import RuleFilter, StepFilter
 from automation.models import Step
 from automation.selectors import rule_list, step_list
 from automation.services import (
@@ -83,26 +84,26 @@ def _rule(pk: int) -> Any:
     return get_object_or_404(rule_list(), pk=pk)
 
 
-class RuleListCreateApi(generics.ListAPIView):
-    """List automation rules (with customers acted on) or create one."""
-
-    serializer_class = RuleOutputSerializer
-    ordering_fields = RULE_ORDERING
-    ordering = ["name"]
-    required_permissions = {"GET": "automation.view_rule", "POST": "automation.add_rule"}
-
-    def get_queryset(self) -> Any:
-        return rule_list()
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="automation_rules_list",
         parameters=[_ordering_parameter(RULE_ORDERING, "name")],
         responses={200: RuleOutputSerializer(many=True), **error_responses(400, 401, 403)},
         description="Rules by name, each with `customers_acted_on`: how many distinct "
         "customers it has a done step for.",
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+)
+class RuleListCreateApi(generics.ListAPIView):
+    """List automation rules (with customers acted on) or create one."""
+
+    serializer_class = RuleOutputSerializer
+    filterset_class = RuleFilter
+    ordering_fields = RULE_ORDERING
+    ordering = ["name"]
+    required_permissions = {"GET": "automation.view_rule", "POST": "automation.add_rule"}
+
+    def get_queryset(self) -> Any:
+        return rule_list()
 
     @extend_schema(
         operation_id="automation_rules_create",
@@ -195,6 +196,13 @@ class RuleResumeApi(APIView):
         return Response(RuleOutputSerializer(_rule(pk)).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="automation_steps_list",
+        parameters=[_ordering_parameter(STEP_ORDERING, "-created_at")],
+        responses={200: StepOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class StepListApi(generics.ListAPIView):
     """Automation steps newest first, filtered by rule, customer and state."""
 
@@ -206,14 +214,6 @@ class StepListApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return step_list()
-
-    @extend_schema(
-        operation_id="automation_steps_list",
-        parameters=[_ordering_parameter(STEP_ORDERING, "-created_at")],
-        responses={200: StepOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 class StepDetailApi(APIView):

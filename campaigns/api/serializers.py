@@ -10,6 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from campaigns.models import Campaign, Variant
 
 CHANNEL_HELP = "email or sms."
@@ -58,6 +59,8 @@ class CampaignOutputSerializer(serializers.ModelSerializer):
         help_text="When the recipients were fixed: when sending started (send-now, or the "
         "scheduled time). Null before. Customers who join the segment later are not sent to.",
     )
+
+    created_by = user_ref()
 
     class Meta:
         model = Campaign

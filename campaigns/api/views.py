@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -24,6 +24,7 @@ from campaigns.api.serializers import (
     ScheduleInputSerializer,
     StatsSerializer,
 )
+from campaigns.filters import CampaignFilter
 from campaigns.models import Campaign
 from campaigns.selectors import campaign_costs, campaign_queryset, campaign_results
 from campaigns.services import (
@@ -50,23 +51,23 @@ def _output(pk: int) -> dict[str, Any]:
     return CampaignOutputSerializer(_campaign(pk)).data
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="campaigns_list",
+        responses={200: CampaignOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class CampaignListCreateApi(generics.ListAPIView):
     """List campaigns (newest first) or create a draft."""
 
     serializer_class = CampaignOutputSerializer
+    filterset_class = CampaignFilter
     ordering_fields = ["created_at", "name", "id"]
     ordering = ["-created_at"]
     required_permissions = {"GET": "campaigns.view_campaign", "POST": "campaigns.add_campaign"}
 
     def get_queryset(self) -> Any:
         return campaign_queryset()
-
-    @extend_schema(
-        operation_id="campaigns_list",
-        responses={200: CampaignOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="campaigns_create",

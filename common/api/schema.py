@@ -114,3 +114,49 @@ _IDEMPOTENCY_CONFLICT: dict[str, Any] = {
         }
     },
 }
+
+
+def error_responses_postprocess(
+    result: dict[str, Any], generator: Any, request: Any, public: bool
+) -> dict[str, Any]:
+    """drf-spectacular hook: the errors any operation can answer, documented where they can
+    happen rather than on each view: 401 and 403 on every operation that needs credentials,
+    404 on every operation with a path parameter (a URL the API does not route is a JSON 404
+    too), 400 on every operation that reads query parameters, headers (`Idempotency-Key`,
+    added by the hook before this one) or a body. An operation's own
+    description of these codes, where it has one, is kept."""
+    for item in result.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in _OPERATION_METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            parameters = operation.get("parameters", [])
+            wanted: list[int] = []
+            if any(p.get("in") in ("query", "header") for p in parameters) or (
+                "requestBody" in operation
+            ):
+                wanted.append(400)
+            if _is_secured(operation):
+                wanted += [401, 403]
+            if any(p.get("in") == "path" for p in parameters):
+                wanted.append(404)
+            for code in wanted:
+                responses.setdefault(str(code), _error_response(code))
+    return result
+
+
+def _is_secured(operation: dict[str, Any]) -> bool:
+    # A public operation has no `security`, or lists the empty requirement `{}`.
+    return any(requirement for requirement in operation.get("security", []))
+
+
+def _error_response(code: int) -> dict[str, Any]:
+    if code == 400:
+        # Keyed by field; a nested field's errors may be an object of their own.
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": {}}
+    else:
+        schema = {"type": "object", "properties": {"detail": {"type": "string"}}}
+    return {"description": _DESCRIPTIONS[code], "content": {"application/json": {"schema": schema}}}
+
+
+_OPERATION_METHODS = frozenset({"get", "post", "put", "patch", "delete"})

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from consent.models import ConsentEvent, ConsentMethod, Suppression, SuppressionReason
 from messaging.models import Channel
 
@@ -34,9 +35,7 @@ class ChannelStateSerializer(serializers.Serializer):
 
 class ConsentEventOutputSerializer(serializers.ModelSerializer):
     channel = ChannelField(read_only=True)
-    recorded_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
+    recorded_by = user_ref()
 
     class Meta:
         model = ConsentEvent

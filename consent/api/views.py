@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from consent.api.serializers import (
     CustomerConsentOutputSerializer,
     SuppressionSerializer,
 )
+from consent.filters import SuppressionFilter
 from consent.models import Suppression
 from consent.selectors import consent_current, consent_history, suppression_queryset
 from consent.services import consent_record, suppression_add, suppression_remove
@@ -84,26 +85,23 @@ class CustomerConsentApi(APIView):
         )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="suppressions_list",
+        responses={200: SuppressionSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class SuppressionListCreateApi(generics.ListAPIView):
     """The suppression list, newest first; POST adds an address."""
 
     serializer_class = SuppressionSerializer
-    filterset_fields = ["channel", "reason"]
+    filterset_class = SuppressionFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at"]
     required_permissions = {"GET": "consent.view_suppression", "POST": "consent.add_suppression"}
 
     def get_queryset(self) -> Any:
-        queryset = suppression_queryset()
-        address = self.request.query_params.get("address")
-        return queryset.filter(address__icontains=address) if address else queryset
-
-    @extend_schema(
-        operation_id="suppressions_list",
-        responses={200: SuppressionSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+        return suppression_queryset()
 
     @extend_schema(
         operation_id="suppressions_create",

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from common.validators import validate_no_nul
 from customers.models import MAX_TAG_LENGTH, MAX_TAGS, Customer
 from customers.timeline import TimelineEntry
@@ -42,6 +43,8 @@ class CustomerOutputSerializer(serializers.ModelSerializer):
     referral_count = serializers.IntegerField(
         read_only=True, help_text="How many customers this one referred."
     )
+
+    owner = user_ref()
 
     class Meta:
         model = Customer

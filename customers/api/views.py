@@ -8,7 +8,12 @@ from django.db import transaction
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -87,6 +92,19 @@ def _customer_details() -> QuerySet[Customer]:
     )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="customers_list",
+        parameters=[
+            OpenApiParameter(
+                "ordering",
+                str,
+                description="One of " + ", ".join(ORDERING_FIELDS) + "; prefix '-' to reverse.",
+            )
+        ],
+        responses={200: CustomerOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class CustomerListCreateApi(generics.ListAPIView):
     """List customers (filtered, ordered, cursor-paginated) or create one."""
 
@@ -98,20 +116,6 @@ class CustomerListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return _customers()
-
-    @extend_schema(
-        operation_id="customers_list",
-        parameters=[
-            OpenApiParameter(
-                "ordering",
-                str,
-                description="One of " + ", ".join(ORDERING_FIELDS) + "; prefix '-' to reverse.",
-            )
-        ],
-        responses={200: CustomerOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="customers_create",

@@ -9,9 +9,11 @@ from django.contrib.auth import get_user_model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from customers.models import Customer
 from interactions.models import (
     MAX_WEIGHT,
+    CaseState,
     Channel,
     Direction,
     Effect,
@@ -66,6 +68,18 @@ class InteractionDirectionField(serializers.ChoiceField):
 
 class InteractionOutputSerializer(serializers.ModelSerializer):
     direction = InteractionDirectionField(read_only=True)
+    # Both are stored empty where they do not apply: the schema's enum says so.
+    channel = serializers.ChoiceField(
+        choices=Channel.choices, allow_blank=True, read_only=True, help_text="Empty when unknown."
+    )
+    case_state = serializers.ChoiceField(
+        choices=CaseState.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="open or closed for a support case; empty for every other kind.",
+    )
+
+    logged_by = user_ref()
 
     class Meta:
         model = Interaction
@@ -140,6 +154,9 @@ class SupportCaseCloseInputSerializer(serializers.Serializer):
 class TaskOutputSerializer(serializers.ModelSerializer):
     is_overdue = serializers.SerializerMethodField()
 
+    assignee = user_ref()
+    created_by = user_ref()
+
     class Meta:
         model = Task
         fields = [
@@ -183,6 +200,8 @@ class TaskCreateInputSerializer(TaskUpdateInputSerializer):
 
 
 class PurchaseOutputSerializer(serializers.ModelSerializer):
+    recorded_by = user_ref()
+
     class Meta:
         model = Purchase
         fields = [

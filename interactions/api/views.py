@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
@@ -109,6 +114,13 @@ def _interaction_changeable(request: Request, pk: int) -> Interaction:
 # --- interactions --------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="interactions_list",
+        parameters=[_ordering_parameter(INTERACTION_ORDERING, "-occurred_at")],
+        responses={200: InteractionOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class InteractionListCreateApi(generics.ListAPIView):
     """List interactions (filtered, ordered, cursor-paginated) or log one."""
 
@@ -123,14 +135,6 @@ class InteractionListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return interaction_queryset()
-
-    @extend_schema(
-        operation_id="interactions_list",
-        parameters=[_ordering_parameter(INTERACTION_ORDERING, "-occurred_at")],
-        responses={200: InteractionOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="interactions_create",
@@ -223,6 +227,13 @@ class SupportCaseCloseApi(APIView):
 # --- tasks -----------------------------------------------------------------------------------
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="tasks_list",
+        parameters=[_ordering_parameter(TASK_ORDERING, "due_at")],
+        responses={200: TaskOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class TaskListCreateApi(generics.ListAPIView):
     """List follow-up tasks (filtered, ordered, cursor-paginated) or create one."""
 
@@ -234,14 +245,6 @@ class TaskListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return task_queryset()
-
-    @extend_schema(
-        operation_id="tasks_list",
-        parameters=[_ordering_parameter(TASK_ORDERING, "due_at")],
-        responses={200: TaskOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="tasks_create",
@@ -334,6 +337,13 @@ _PURCHASE_IDEMPOTENCY = (
 )
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="purchases_list",
+        parameters=[_ordering_parameter(PURCHASE_ORDERING, "-occurred_at")],
+        responses={200: PurchaseOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class PurchaseListCreateApi(generics.ListAPIView):
     """List purchases (filtered, ordered, cursor-paginated) or record one."""
 
@@ -348,14 +358,6 @@ class PurchaseListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return purchase_queryset()
-
-    @extend_schema(
-        operation_id="purchases_list",
-        parameters=[_ordering_parameter(PURCHASE_ORDERING, "-occurred_at")],
-        responses={200: PurchaseOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="purchases_create",

@@ -1,7 +1,7 @@
 """Input and output serializers for lead forms and submissions.
 
-Input is validated by the services (`form_create`, `form_submit`), which name every field at
-fault (`fields[2].maps_to`); the serializers here only shape the output and document input.
+The input serializers check each value's type; the services (`form_create`, `form_update`,
+`form_submit`) check the rules and name every field at fault (`fields[2].maps_to`).
 """
 
 from __future__ import annotations
@@ -38,6 +38,41 @@ class LeadFormSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class LeadFormInputSerializer(serializers.Serializer):
+    """A form to create, or (partial) the settings to change. The field list is checked by
+    the service, which keys its errors by path (`fields[1].maps_to`)."""
+
+    name = serializers.CharField(max_length=200)
+    slug = serializers.CharField(
+        max_length=80,
+        required=False,
+        allow_blank=True,
+        help_text="Default: made from the name. Letters, digits and hyphens.",
+    )
+    is_active = serializers.BooleanField(required=False)
+    fields = serializers.JSONField(  # type: ignore[assignment] # DRF pops declared fields
+        required=False, help_text=LeadFormSerializer._declared_fields["fields"].help_text
+    )
+    consent_text = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, allow_null=True
+    )
+    double_opt_in = serializers.BooleanField(required=False)
+    success_message = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, allow_null=True
+    )
+    redirect_url = serializers.CharField(
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="An http:// or https:// address to send visitors to after submitting.",
+    )
+    tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    default_source = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, allow_null=True
+    )
 
 
 class SubmissionOutputSerializer(serializers.ModelSerializer):

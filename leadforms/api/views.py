@@ -8,54 +8,51 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.schema import error_responses
-from common.exceptions import ApplicationError
 from leadforms.api.serializers import (
+    LeadFormInputSerializer,
     LeadFormSerializer,
     LeadFormStatsSerializer,
     StatsQuerySerializer,
     SubmissionInputSerializer,
     SubmissionOutputSerializer,
 )
+from leadforms.filters import LeadFormFilter, SubmissionFilter
 from leadforms.models import LeadForm, Submission
 from leadforms.selectors import leadform_stats
 from leadforms.services import form_create, form_delete, form_submit, form_update
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise ApplicationError("Send a JSON object.", field="body")
-    return dict(request.data)
-
-
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="forms_list",
+        responses={200: LeadFormSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class LeadFormListCreateApi(generics.ListAPIView):
     serializer_class = LeadFormSerializer
+    filterset_class = LeadFormFilter
     ordering_fields = ["name", "created_at", "id"]
     ordering = ["name"]
     required_permissions = {"GET": "leadforms.view_leadform", "POST": "leadforms.add_leadform"}
     queryset = LeadForm.objects.all()
 
     @extend_schema(
-        operation_id="forms_list",
-        responses={200: LeadFormSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(
         operation_id="forms_create",
-        request=LeadFormSerializer,
+        request=LeadFormInputSerializer,
         responses={201: LeadFormSerializer, **error_responses(400, 401, 403)},
         description="Errors in `fields` are keyed by path, e.g. `fields[1].maps_to`.",
     )
     def post(self, request: Request) -> Response:
-        form = form_create(**_body(request))
+        serializer = LeadFormInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        form = form_create(**serializer.validated_data)
         return Response(LeadFormSerializer(form).data, status=status.HTTP_201_CREATED)
 
 
@@ -75,12 +72,15 @@ class LeadFormDetailApi(APIView):
 
     @extend_schema(
         operation_id="forms_partial_update",
-        request=LeadFormSerializer(partial=True),
+        request=LeadFormInputSerializer(partial=True),
         responses={200: LeadFormSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, slug: str) -> Response:
         form = get_object_or_404(LeadForm, slug=slug)
-        return Response(LeadFormSerializer(form_update(form=form, data=_body(request))).data)
+        serializer = LeadFormInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        form = form_update(form=form, data=serializer.validated_data)
+        return Response(LeadFormSerializer(form).data)
 
     @extend_schema(
         operation_id="forms_destroy",
@@ -93,11 +93,20 @@ class LeadFormDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="forms_submissions_list",
+        responses={
+            200: SubmissionOutputSerializer(many=True),
+            **error_responses(400, 401, 403, 404),
+        },
+    )
+)
 class LeadFormSubmissionsApi(generics.ListAPIView):
     """A form's submissions, newest first; POST submits it from a server-side integration."""
 
     serializer_class = SubmissionOutputSerializer
-    filterset_fields = ["state"]
+    filterset_class = SubmissionFilter
     ordering_fields = ["created_at", "id"]
     ordering = ["-created_at"]
     required_permissions = {
@@ -110,16 +119,6 @@ class LeadFormSubmissionsApi(generics.ListAPIView):
             return Submission.objects.none()
         form = get_object_or_404(LeadForm, slug=self.kwargs["slug"])
         return form.submissions.select_related("form")
-
-    @extend_schema(
-        operation_id="forms_submissions_list",
-        responses={
-            200: SubmissionOutputSerializer(many=True),
-            **error_responses(400, 401, 403, 404),
-        },
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="forms_submissions_create",

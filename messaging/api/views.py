@@ -9,7 +9,7 @@ from typing import Any
 
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -81,6 +81,13 @@ def _customer(data: Any) -> Customer:
     return customer
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="templates_list",
+        responses={200: TemplateOutputSerializer(many=True), **error_responses(400, 401, 403)},
+        description="Templates by name. `q` searches the name, subject and text.",
+    )
+)
 class TemplateListCreateApi(generics.ListAPIView):
     """List message templates (by name, filtered by channel, kind and `q`) or create one."""
 
@@ -95,14 +102,6 @@ class TemplateListCreateApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return template_list()
-
-    @extend_schema(
-        operation_id="templates_list",
-        responses={200: TemplateOutputSerializer(many=True), **error_responses(400, 401, 403)},
-        description="Templates by name. `q` searches the name, subject and text.",
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="templates_create",

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from segments.models import Segment, SegmentKind
 
 
 class SegmentOutputSerializer(serializers.ModelSerializer):
-    created_by: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
+    created_by = user_ref()
     # A plain string, not an enum: "kind" is an enum of other components already.
     kind = serializers.CharField(read_only=True, help_text="dynamic or static.")
 
@@ -91,7 +90,7 @@ class SegmentCustomerSerializer(serializers.Serializer):
     company = serializers.CharField()
     stage = serializers.CharField(source="stage.slug")
     phase = serializers.CharField(source="stage.phase")
-    owner = serializers.IntegerField(source="owner_id", allow_null=True)
+    owner = user_ref()
     # A declared field named `source` shadows Field.source only for type checkers: DRF moves
     # declared fields out of the class attributes.
     source = serializers.CharField()  # type: ignore[assignment]

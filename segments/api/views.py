@@ -11,8 +11,9 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -22,6 +23,8 @@ from common.api.request import request_user
 from common.api.schema import error_responses
 from common.exceptions import ApplicationError
 from customers.exports import EXPORT_COLUMNS, customers_csv_response
+from customers.filters import CustomerFilter
+from customers.models import Customer
 from segments.api.serializers import (
     CountOutputSerializer,
     FreezeInputSerializer,
@@ -35,6 +38,7 @@ from segments.api.serializers import (
     SegmentOutputSerializer,
     SegmentUpdateInputSerializer,
 )
+from segments.filters import SegmentFilter
 from segments.models import Segment
 from segments.selectors import (
     definition_preview,
@@ -72,23 +76,23 @@ def _segment(pk: int) -> Segment:
     return get_object_or_404(segment_list(), pk=pk)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="segments_list",
+        responses={200: SegmentOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class SegmentListCreateApi(generics.ListAPIView):
     """List segments (by name) or create one."""
 
     serializer_class = SegmentOutputSerializer
+    filterset_class = SegmentFilter
     ordering_fields = ["name", "created_at", "id"]
     ordering = ["name"]
     required_permissions = {"GET": "segments.view_segment", "POST": "segments.add_segment"}
 
     def get_queryset(self) -> Any:
         return segment_list()
-
-    @extend_schema(
-        operation_id="segments_list",
-        responses={200: SegmentOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         operation_id="segments_create",
@@ -165,26 +169,29 @@ class SegmentPreviewApi(APIView):
         return Response(PreviewOutputSerializer({"count": count, "results": first}).data)
 
 
-class SegmentCustomersApi(generics.ListAPIView):
-    """The segment's customers, newest first, cursor-paginated."""
-
-    serializer_class = SegmentCustomerSerializer
-    filter_backends: list[Any] = []
-    required_permissions = {"GET": ["segments.view_segment", "customers.view_customer"]}
-
-    def get_queryset(self) -> Any:
-        segment = _segment(self.kwargs["pk"])
-        return segment_customers(segment).select_related("stage")
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="segments_customers",
         responses={
             200: SegmentCustomerSerializer(many=True),
             **error_responses(400, 401, 403, 404),
         },
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+)
+class SegmentCustomersApi(generics.ListAPIView):
+    """The segment's customers, newest first, cursor-paginated."""
+
+    serializer_class = SegmentCustomerSerializer
+    # The customer list's own filters; newest first, the order the cursor pages in.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = CustomerFilter
+    required_permissions = {"GET": ["segments.view_segment", "customers.view_customer"]}
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return Customer.objects.none()
+        segment = _segment(self.kwargs["pk"])
+        return segment_customers(segment).select_related("stage", "owner")
 
 
 class SegmentCountApi(APIView):

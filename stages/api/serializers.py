@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from customers.api.serializers import StageSlugField
 from stages.models import Phase, Stage, StageTransition
 
@@ -41,9 +42,7 @@ class TransitionOutputSerializer(serializers.ModelSerializer):
     to_stage: serializers.SlugRelatedField = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
     )
-    actor_user: serializers.SlugRelatedField = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
+    actor_user = user_ref()
 
     class Meta:
         model = StageTransition

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
@@ -23,7 +24,8 @@ from stages.api.serializers import (
     TransitionInputSerializer,
     TransitionOutputSerializer,
 )
-from stages.models import ActorKind, Stage
+from stages.filters import TransitionFilter
+from stages.models import ActorKind, Stage, StageTransition
 from stages.selectors import stage_list, transition_list
 from stages.services import (
     customer_move_stage,
@@ -123,11 +125,19 @@ class CustomerTransitionListCreateApi(generics.GenericAPIView):
 
     serializer_class = TransitionOutputSerializer
     pagination_class = TransitionPagination
-    filter_backends: list[Any] = []
+    # Filters only: the history is in the order it happened, which the cursor relies on.
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = TransitionFilter
     required_permissions = {
         "GET": "stages.view_stagetransition",
         "POST": "customers.move_customer",
     }
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no URL kwargs
+            return StageTransition.objects.none()
+        customer = get_object_or_404(customer_queryset(), pk=self.kwargs["pk"])
+        return transition_list(customer_id=customer.pk)
 
     @extend_schema(
         operation_id="customers_transitions_list",
@@ -137,8 +147,7 @@ class CustomerTransitionListCreateApi(generics.GenericAPIView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        customer = get_object_or_404(customer_queryset(), pk=pk)
-        page = self.paginate_queryset(transition_list(customer_id=customer.pk))
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(TransitionOutputSerializer(page, many=True).data)
 
     @extend_schema(

@@ -8,6 +8,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from customers.models import Customer
 from segments.models import Segment
 from stages.models import Stage
@@ -111,6 +112,8 @@ class InvitationOutputSerializer(serializers.ModelSerializer):
         default=None,
         help_text="The email's delivery state in the outbox (queued, sent, failed…).",
     )
+
+    sent_by = user_ref()
 
     class Meta:
         model = Invitation
@@ -222,6 +225,8 @@ class BatchOutputSerializer(serializers.ModelSerializer):
         help_text="When the recipients were fixed (when the send was asked for). Customers "
         "who join the segment or match the filters later are not invited.",
     )
+
+    created_by = user_ref()
 
     class Meta:
         model = SurveyBatch

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -155,6 +155,12 @@ class SurveyBatchDetailApi(APIView):
         return Response(BatchOutputSerializer(get_object_or_404(batch_queryset(), pk=pk)).data)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="surveys_invitations_list",
+        responses={200: InvitationOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class InvitationListApi(generics.ListAPIView):
     """Invitations, newest first, filtered by customer, survey, state, source or bulk send."""
 
@@ -167,14 +173,13 @@ class InvitationListApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         return invitation_queryset()
 
-    @extend_schema(
-        operation_id="surveys_invitations_list",
-        responses={200: InvitationOutputSerializer(many=True), **error_responses(400, 401, 403)},
+
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="surveys_responses_list",
+        responses={200: ResponseOutputSerializer(many=True), **error_responses(400, 401, 403)},
     )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-
+)
 class ResponseListApi(generics.ListAPIView):
     """Answers, newest first, filtered by customer, survey, kind, category and period."""
 
@@ -186,10 +191,3 @@ class ResponseListApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return response_queryset()
-
-    @extend_schema(
-        operation_id="surveys_responses_list",
-        responses={200: ResponseOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)

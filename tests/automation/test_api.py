@@ -50,7 +50,8 @@ def test_a_marketer_creates_a_rule(marketer_api, marketer) -> None:
     assert body["is_active"] is True
     assert body["trigger_summary"] == "Entered the stage purchase"
     assert body["customers_acted_on"] == 0
-    assert body["created_by"] == marketer.pk
+    # People are shown as {id, username, name}; inputs take the id.
+    assert body["created_by"] == {"id": marketer.pk, "username": "marketer", "name": ""}
     assert body["actions"][1]["params"] == {
         "title": "Say thanks",
         "due_in_hours": 24,

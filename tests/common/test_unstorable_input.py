@@ -124,7 +124,7 @@ API_CASES: list[tuple[str, str, str, Any, str, str]] = [
         "/api/v1/forms/",
         {"name": "N5", "redirect_url": [None, None]},
         "redirect_url",
-        "Give an http:// or https:// address.",
+        "Not a valid string.",
     ),
     (
         "form-patch-redirect-url-number",
@@ -140,7 +140,7 @@ API_CASES: list[tuple[str, str, str, Any, str, str]] = [
         "/api/v1/forms/",
         {"name": ["News"]},
         "name",
-        "Give a name of up to 200 characters.",
+        "Not a valid string.",
     ),
     (
         "segment-source-nul",

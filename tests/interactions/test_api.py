@@ -113,7 +113,7 @@ def test_logging_records_the_user_the_default_effect_and_the_customer_activity(
         "in_person",
         1800,
     )
-    assert response.data["logged_by"] == sales_rep.pk
+    assert response.data["logged_by"] == {"id": sales_rep.pk, "username": "sales-rep", "name": ""}
     assert (response.data["effect"], response.data["weight"]) == ("force", 2)
     customer.refresh_from_db()
     assert customer.last_activity_at == when

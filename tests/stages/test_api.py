@@ -157,7 +157,8 @@ def test_move_returns_201_with_the_transition(rep_api, customer_factory, sales_r
     body = response.data
     assert (body["from_stage"], body["to_stage"]) == ("awareness", "evaluation")
     assert body["direction"] == Direction.FORWARD
-    assert (body["actor_kind"], body["actor_user"]) == (ActorKind.API, "sales-rep")
+    assert body["actor_kind"] == ActorKind.API
+    assert body["actor_user"] == {"id": sales_rep.pk, "username": "sales-rep", "name": ""}
     assert body["reason"] == "Booked a demo"
     assert body["customer"] == customer.pk
     customer.refresh_from_db()

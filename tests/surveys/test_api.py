@@ -57,7 +57,7 @@ def test_sending_to_one_customer_answers_201_with_the_invitation(
     assert response.data["id"] == invitation.pk
     assert response.data["state"] == "sent"
     assert response.data["source"] == "api"
-    assert response.data["sent_by"] == support.pk
+    assert response.data["sent_by"] == {"id": support.pk, "username": "support", "name": ""}
     assert response.data["message_state"] == "queued"
     assert response.data["url"] == invitation_url(invitation.pk)
     assert OutboundMessage.objects.count() == 1

@@ -46,7 +46,11 @@ def test_the_secret_is_returned_on_create_only(admin_api, admin_user) -> None:
     subscription = Subscription.objects.get()
     assert response.data["secret"] == subscription.secret
     assert response.data["events"] == ["purchase.recorded"]
-    assert response.data["created_by"] == admin_user.pk
+    assert response.data["created_by"] == {
+        "id": admin_user.pk,
+        "username": "admin-role",
+        "name": "",
+    }
     detail = admin_api.get(reverse("api:webhook-subscription-detail", args=[subscription.pk]))
     listing = admin_api.get(reverse("api:webhook-subscription-list"))
     assert "secret" not in detail.data

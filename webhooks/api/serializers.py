@@ -9,6 +9,7 @@ from django.db.models import TextChoices
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.api.serializers import user_ref
 from webhooks.guard import MAX_URL_LENGTH
 from webhooks.models import Delivery, DeliveryAttempt, DeliveryState, Subscription, WebhookEvent
 from webhooks.services import MAX_NAME_LENGTH
@@ -55,6 +56,8 @@ def _events_field(**kwargs: Any) -> serializers.ListField:
 
 class SubscriptionOutputSerializer(serializers.ModelSerializer):
     events = serializers.ListField(child=WebhookEventField(), read_only=True)
+
+    created_by = user_ref()
 
     class Meta:
         model = Subscription

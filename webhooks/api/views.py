@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,7 +26,7 @@ from webhooks.api.serializers import (
     SubscriptionOutputSerializer,
     SubscriptionUpdateInputSerializer,
 )
-from webhooks.filters import DeliveryFilter
+from webhooks.filters import DeliveryFilter, SubscriptionFilter
 from webhooks.models import Delivery, Subscription
 from webhooks.selectors import delivery_queryset
 from webhooks.services import (
@@ -52,10 +52,18 @@ def _subscription(pk: int) -> Subscription:
     return get_object_or_404(Subscription, pk=pk)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="webhook_subscriptions_list",
+        parameters=[_ordering_parameter(SUBSCRIPTION_ORDERING, "name")],
+        responses={200: SubscriptionOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+)
 class SubscriptionListCreateApi(generics.ListAPIView):
     """List webhook subscriptions or create one."""
 
     serializer_class = SubscriptionOutputSerializer
+    filterset_class = SubscriptionFilter
     ordering_fields = SUBSCRIPTION_ORDERING
     ordering = ["name"]
     required_permissions = {
@@ -64,15 +72,7 @@ class SubscriptionListCreateApi(generics.ListAPIView):
     }
 
     def get_queryset(self) -> Any:
-        return Subscription.objects.all()
-
-    @extend_schema(
-        operation_id="webhook_subscriptions_list",
-        parameters=[_ordering_parameter(SUBSCRIPTION_ORDERING, "name")],
-        responses={200: SubscriptionOutputSerializer(many=True), **error_responses(400, 401, 403)},
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+        return Subscription.objects.select_related("created_by")
 
     @extend_schema(
         operation_id="webhook_subscriptions_create",
@@ -136,6 +136,15 @@ class SubscriptionDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="webhook_deliveries_list",
+        parameters=[_ordering_parameter(DELIVERY_ORDERING, "-created_at")],
+        responses={200: DeliveryOutputSerializer(many=True), **error_responses(400, 401, 403)},
+        description="Filter by `subscription` (id), `state` (pending, delivered, failed) and "
+        "`event`. Deliveries of the automation's one-off calls have no subscription.",
+    )
+)
 class DeliveryListApi(generics.ListAPIView):
     """The delivery log, newest first."""
 
@@ -147,16 +156,6 @@ class DeliveryListApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return delivery_queryset()
-
-    @extend_schema(
-        operation_id="webhook_deliveries_list",
-        parameters=[_ordering_parameter(DELIVERY_ORDERING, "-created_at")],
-        responses={200: DeliveryOutputSerializer(many=True), **error_responses(400, 401, 403)},
-        description="Filter by `subscription` (id), `state` (pending, delivered, failed) and "
-        "`event`. Deliveries of the automation's one-off calls have no subscription.",
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
 
 
 def _delivery(pk: int) -> Delivery:
