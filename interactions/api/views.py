@@ -48,6 +48,7 @@ from interactions.models import CreatorKind, Interaction, Purchase, Task
 from interactions.permissions import (
     can_change_interaction,
     can_change_task,
+    can_close_case,
     can_delete_interaction,
 )
 from interactions.selectors import interaction_queryset, purchase_queryset, task_queryset
@@ -74,6 +75,7 @@ PURCHASE_ORDERING = ["occurred_at", "amount", "created_at", "id"]
 
 NOT_YOUR_INTERACTION = "You may change only the interactions you logged."
 NOT_YOUR_TASK = "You may change only the tasks assigned to you or created by you."
+NOT_YOUR_CASE = "You may close only the support cases you logged."
 
 
 def _ordering_parameter(fields: list[str], default: str) -> OpenApiParameter:
@@ -208,12 +210,16 @@ class SupportCaseCloseApi(APIView):
         operation_id="interactions_close",
         request=SupportCaseCloseInputSerializer,
         responses={200: InteractionOutputSerializer, **error_responses(400, 401, 403, 404)},
-        description="Close a support case you logged (admins: anyone's), once. Not a support "
+        description="Close a support case, once: one you logged, or anyone's with "
+        "`close_any_case` (Support, Admin); otherwise 403. Not a support "
         "case: 400 on `kind`; already closed: 400 on `case_state`. Automations react to "
         "`support_case.closed` (e.g. a CSAT survey).",
     )
     def post(self, request: Request, pk: int) -> Response:
-        interaction = _interaction_changeable(request, pk)
+        interaction = _interaction(pk)
+        # The same row rule as the dashboard's close button: Support closes any case.
+        if not can_close_case(request.user, interaction):
+            raise PermissionDenied(NOT_YOUR_CASE)
         serializer = SupportCaseCloseInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         case = support_case_close(
