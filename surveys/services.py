@@ -123,7 +123,34 @@ def survey_invite(
     batch: SurveyBatch | None = None,
     skip_if_open: bool = False,
 ) -> Invitation:
+    """Invite `customer` to answer `survey`; the invitation (see `survey_invite_or_get`)."""
+    invitation, _ = survey_invite_or_get(
+        survey=survey,
+        customer=customer,
+        source=source,
+        sent_by=sent_by,
+        idempotency_key=idempotency_key,
+        batch=batch,
+        skip_if_open=skip_if_open,
+    )
+    return invitation
+
+
+def survey_invite_or_get(
+    *,
+    survey: Survey,
+    customer: Customer,
+    source: str,
+    sent_by: User | None = None,
+    idempotency_key: str | None = None,
+    batch: SurveyBatch | None = None,
+    skip_if_open: bool = False,
+) -> tuple[Invitation, bool]:
     """Invite `customer` to answer `survey` and queue the email with the link.
+
+    Returns the invitation and whether this call made it. Of concurrent calls with one key,
+    exactly one made it: the one whose insert won the key's unique index; the others find
+    its row after the IntegrityError and say False.
 
     Idempotent on `idempotency_key` (default `<source>:<random>`, i.e. a new invitation each
     call): the same key returns the invitation it made, whatever its state. A key already
@@ -136,7 +163,7 @@ def survey_invite(
     key = idempotency_key or f"{source}:{uuid.uuid4().hex}"
     existing = _invitation_for_key(key, survey=survey, customer=customer)
     if existing is not None:
-        return existing
+        return existing, False
     if not survey.is_active:
         raise ApplicationError(f"The survey '{survey.name}' is not active.", field="survey")
     now = timezone.now()
@@ -157,8 +184,8 @@ def survey_invite(
         found = _invitation_for_key(key, survey=survey, customer=customer)
         if found is None:
             raise
-        return found
-    return invitation
+        return found, False
+    return invitation, True
 
 
 def _invitation_for_key(key: str, *, survey: Survey, customer: Customer) -> Invitation | None:

@@ -33,7 +33,7 @@ from surveys.selectors import (
     survey_queryset,
     survey_score,
 )
-from surveys.services import survey_invite, survey_send_bulk
+from surveys.services import survey_invite_or_get, survey_send_bulk
 
 
 def _survey(pk: int) -> Survey:
@@ -86,22 +86,19 @@ class SurveyInvitationCreateApi(APIView):
         data = serializer.validated_data
         key = data.get("idempotency_key")
         customer = data["customer"]
-        full_key = f"api:{key}" if key else None
-        existed = (
-            full_key is not None
-            and survey.invitations.filter(idempotency_key=full_key, customer=customer).exists()
-        )
-        invitation = survey_invite(
+        # Created or not is the service's answer, decided by whose insert won the key's
+        # unique index: of concurrent requests with one key, exactly one says 201.
+        invitation, created = survey_invite_or_get(
             survey=survey,
             customer=customer,
             source=InvitationSource.API,
             sent_by=request_user(request),
-            idempotency_key=full_key,
+            idempotency_key=f"api:{key}" if key else None,
         )
         invitation = invitation_queryset().get(pk=invitation.pk)
         return Response(
             InvitationOutputSerializer(invitation).data,
-            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 
