@@ -6,6 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 export PORT
+# The web server's port for every process `make run` starts (honcho rewrites PORT for each),
+# so that the worker writes links to the same server (flywheel_crm/settings/local.py).
+export FLYWHEEL_WEB_PORT := $(PORT)
 
 .DEFAULT_GOAL := help
 .PHONY: help install run services migrate seed test lint fmt typecheck check schema bench bench-analytics screenshots clean

@@ -10,6 +10,12 @@ SECRET_KEY = env(
 )
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Links in emails (survey, unsubscribe, referral) point at the server `make run` started:
+# the Makefile exports its PORT as FLYWHEEL_WEB_PORT to every process. Not PORT itself:
+# honcho gives each process its own PORT (the worker's is the web's + 100).
+FLYWHEEL_BASE_URL = env(
+    "FLYWHEEL_BASE_URL", default=f"http://127.0.0.1:{env('FLYWHEEL_WEB_PORT', default='8000')}"
+)
 REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = [  # noqa: F405
     "rest_framework.renderers.JSONRenderer",
     "rest_framework.renderers.BrowsableAPIRenderer",
