@@ -7,8 +7,6 @@ automation did: they are never edited, only retried (failed ones).
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -16,17 +14,7 @@ from django.http import HttpRequest
 from automation.models import Rule, Step, StepState
 from automation.services import rule_pause, rule_resume, step_retry
 from automation.triggers import trigger_describe
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+from common.admin import ReadOnlyAdmin
 
 
 @admin.register(Rule)

@@ -20,10 +20,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import ForeignKey
 from django.http import HttpRequest
 
+from common.admin import ReadOnlyAdmin
 from common.validators import validate_no_nul
 from consent.models import ConsentMethod
 from consent.services import customer_create_with_consent, customer_update_with_consent
-from customers.models import MAX_TAGS, Customer
+from customers.models import MAX_TAGS, Customer, Referral
 from customers.services import CONSENT_FIELDS, EDITABLE_FIELDS
 from stages.models import ActorKind, Stage
 
@@ -156,3 +157,14 @@ class CustomerAdmin(admin.ModelAdmin):
         )
         obj.pk = created.pk
         obj.stage_entered_at = created.stage_entered_at
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyAdmin):
+    """Who brought whom: written by the services when a referred customer arrives."""
+
+    list_display = ("id", "referrer", "referred", "referrer_phase", "occurred_at")
+    list_filter = ("referrer_phase",)
+    list_select_related = ("referrer", "referred")
+    search_fields = ("referrer__email", "referred__email")
+    raw_id_fields = ("referrer", "referred", "referrer_stage")

@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from common.admin import ReadOnlyAdmin
 from surveys.models import Invitation, Response, Survey, SurveyBatch
 
 
@@ -22,19 +23,6 @@ class SurveyAdmin(admin.ModelAdmin):
         if obj is not None and obj.invitations.exists():
             return ("kind",)
         return ()
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """A record of what happened: seen here, written only by the services."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Invitation)
