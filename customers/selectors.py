@@ -23,7 +23,3 @@ def customer_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Customer
 
         raise ValidationError(filterset.errors)
     return filterset.qs
-
-
-def customer_get(*, customer_id: int) -> Customer | None:
-    return customer_queryset().filter(pk=customer_id).first()

@@ -1,8 +1,8 @@
 """The customer's timeline: every record about a customer, newest first, in one list.
 
 Apps register a source for each kind of record (stages: transitions; interactions:
-interactions, tasks, purchases; later surveys and campaign messages) in their AppConfig.ready,
-so this module never imports them. A page costs one UNION query for the keys plus one query
+interactions, tasks, purchases; surveys: invitations and responses; automation: steps) in
+their AppConfig.ready, so this module never imports them. A page costs one UNION query for the keys plus one query
 per kind present on the page, however long the history.
 """
 

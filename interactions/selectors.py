@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 
 from interactions.models import Interaction, Purchase, Task, TaskState
@@ -101,34 +101,8 @@ def task_is_overdue(task: Task, *, now: datetime | None = None) -> bool:
     return task.state == TaskState.OPEN and task.due_at < (now or timezone.now())
 
 
-def overdue_tasks_by_stage(*, now: datetime | None = None) -> dict[str, int]:
-    """Overdue follow-ups counted against the stage their customer is in now."""
-    rows = (
-        Task.objects.filter(state=TaskState.OPEN, due_at__lt=now or timezone.now())
-        .values("customer__stage__slug")
-        .annotate(n=Count("id"))
-    )
-    return {row["customer__stage__slug"]: row["n"] for row in rows}
-
-
 def overdue_count_for_user(*, user: User, now: datetime | None = None) -> int:
     """How many of the user's open tasks are past due (the navigation's badge)."""
     return Task.objects.filter(
         assignee=user, state=TaskState.OPEN, due_at__lt=now or timezone.now()
     ).count()
-
-
-@dataclass(frozen=True)
-class CustomerTaskCounts:
-    open: int
-    overdue: int
-
-
-def task_counts_for_customer(
-    *, customer_id: int, now: datetime | None = None
-) -> CustomerTaskCounts:
-    """Open and overdue follow-ups owed to one customer (the customer page's header)."""
-    counts = Task.objects.filter(customer_id=customer_id, state=TaskState.OPEN).aggregate(
-        open=Count("id"), overdue=Count("id", filter=Q(due_at__lt=now or timezone.now()))
-    )
-    return CustomerTaskCounts(open=counts["open"], overdue=counts["overdue"])

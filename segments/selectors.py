@@ -35,10 +35,6 @@ def segment_list() -> QuerySet[Segment]:
     return Segment.objects.select_related("created_by")
 
 
-def segment_get(*, segment_id: int) -> Segment | None:
-    return segment_list().filter(pk=segment_id).first()
-
-
 def definition_customers(definition: Any) -> QuerySet[Customer]:
     """Customers matching `definition` now (DefinitionInvalidError if it is not valid)."""
     return Customer.objects.filter(definition_q(definition))

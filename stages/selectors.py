@@ -15,10 +15,6 @@ def stage_list(*, include_archived: bool = True) -> QuerySet[Stage]:
     return stages
 
 
-def stage_get(*, slug: str) -> Stage | None:
-    return Stage.objects.filter(slug=slug).first()
-
-
 def transition_list(*, customer_id: int) -> QuerySet[StageTransition]:
     """A customer's history, oldest first."""
     return (

@@ -181,7 +181,10 @@ class TimelineEntryOutputSerializer(serializers.Serializer):
     """One record on the timeline. `data` is the record as its own endpoint shows it; the
     serializer per kind comes in the context (`data_serializers`)."""
 
-    kind = serializers.CharField(help_text="transition, interaction, purchase or task.")
+    kind = serializers.CharField(
+        help_text="transition, interaction, purchase, task, survey_response, "
+        "survey_invitation or automation_step."
+    )
     at = serializers.DateTimeField(help_text="When it happened (tasks: when they were created).")
     id = serializers.IntegerField()
     # DRF's metaclass pops declared fields, so `.data` stays the serializer's output.
