@@ -2,8 +2,8 @@
 
 Apps register a source for each kind of record (stages: transitions; interactions:
 interactions, tasks, purchases; surveys: invitations and responses; automation: steps) in
-their AppConfig.ready, so this module never imports them. A page costs one UNION query for the keys plus one query
-per kind present on the page, however long the history.
+their AppConfig.ready, so this module never imports them. A page costs one UNION query for
+the keys plus one query per kind present on the page, however long the history.
 """
 
 from __future__ import annotations
