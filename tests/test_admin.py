@@ -12,9 +12,15 @@ from django.contrib.auth import get_user_model
 from django.db.models import Model
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils.timezone import now
 
+from campaigns.models import Campaign, ProviderEvent, Recipient, TrackingEvent, Variant
+from common.models import Event
 from consent.models import ConsentEvent, Suppression
-from customers.models import Customer
+from customers.models import Customer, Referral
+from leadforms.models import LeadForm, Submission
+from messaging.models import MessageTemplate, OutboundMessage
+from segments.models import AudienceSnapshot, Segment, SegmentMember
 from stages.models import ActorKind, Stage, StageTransition
 from stages.services import customer_move_stage
 
@@ -250,3 +256,40 @@ def test_admin_adds_a_stage_through_the_service(superuser_client: Client) -> Non
 
     assert response.status_code == 302
     assert Stage.objects.filter(slug="renewal", phase="delight", is_archived=False).exists()
+
+
+def test_the_read_only_pages_show_a_record_of_each_kind(superuser_client: Client) -> None:
+    customer = Customer.objects.order_by("pk").first()
+    assert customer is not None
+    suppression = Suppression.objects.create(channel="email", address="gone@example.com")
+    consent = ConsentEvent.objects.create(
+        customer=customer, channel="email", granted=True, method="import", occurred_at=now()
+    )
+    segment = Segment.objects.create(name="VIPs", kind="static", definition={})
+    member = SegmentMember.objects.create(segment=segment, customer=customer)
+    snapshot = AudienceSnapshot.objects.create(total=1, frozen_at=now())
+    form = LeadForm.objects.create(name="Newsletter", slug="newsletter", fields=[])
+    submission = Submission.objects.create(form=form, customer=customer, data={})
+    template = MessageTemplate.objects.create(name="Hello", subject="Hi", body_text="Hi")
+    message = OutboundMessage.objects.create(
+        customer=customer, to=customer.email, subject="Hi", idempotency_key="k", message_id="m"
+    )
+    campaign = Campaign.objects.create(name="Spring", segment=segment, customer_ids=[customer.pk])
+    variant = Variant.objects.create(
+        campaign=campaign, name="A", split=100, subject="Hi", body_text="Hi"
+    )
+    recipient = Recipient.objects.create(
+        campaign=campaign, customer=customer, variant=variant, message=message
+    )
+    tracking = TrackingEvent.objects.create(recipient=recipient, kind="open", occurred_at=now())
+    provider = ProviderEvent.objects.create(event="delivered", message_ref="m", payload={})
+    event = Event.objects.create(name="customer.created", payload={})
+    records: list[Model] = [suppression, consent, segment, member, snapshot, form, submission]
+    records += [template, message, campaign, variant, recipient, tracking, provider, event]
+    records.append(Referral.objects.get())  # the fixture's customer was referred
+
+    for record in records:
+        model = type(record)
+        page = superuser_client.get(_url(model, "change", record.pk))
+        assert page.status_code == 200, model._meta.label
+        assert superuser_client.get(_url(model, "changelist")).status_code == 200
