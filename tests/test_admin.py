@@ -63,9 +63,15 @@ def project_models() -> list[type[Model]]:
     return [
         model
         for config in apps.get_app_configs()
-        if Path(config.path).resolve().is_relative_to(root)
+        if _is_project_path(Path(config.path).resolve(), root)
         for model in config.get_models()
     ]
+
+
+def _is_project_path(path: Path, root: Path) -> bool:
+    # A virtualenv may sit inside the checkout (`make` puts it in .venv): its libraries are
+    # not the project's.
+    return path.is_relative_to(root) and "site-packages" not in path.parts
 
 
 def test_every_model_of_the_project_has_an_admin_page() -> None:

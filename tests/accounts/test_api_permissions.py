@@ -691,6 +691,8 @@ by_operation = pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: o
 # permission, the "any" permission of the row rules (interactions.permissions).
 ANY_INTERACTION = "interactions.change_any_interaction"
 ANY_TASK = "interactions.change_any_task"
+# Closing a case a colleague logged is Support's work (interactions.permissions.can_close_case).
+ANY_CASE = "interactions.close_any_case"
 ROW_RULE_OPERATIONS = [
     (
         Operation(
@@ -722,7 +724,7 @@ ROW_RULE_OPERATIONS = [
             pk_of("their_case"),
             close_case,
         ),
-        ANY_INTERACTION,
+        ANY_CASE,
     ),
     (
         Operation(
