@@ -104,6 +104,11 @@ def interaction_log(
     _not_in_future(occurred_at, field="occurred_at")
     effect, weight = effect_resolve(kind=kind, outcome=outcome, effect=effect, weight=weight)
     with transaction.atomic():
+        # First, as it locks the customer's row: a stage move in flight for this customer
+        # commits before the interaction is written, so the rollup trigger attributes it to the
+        # stage of that moment, and a move that starts later waits for this one to commit, so
+        # its trigger sees the interaction and re-attributes it.
+        customer_activity_touch(customer_id=customer.pk, at=occurred_at)
         interaction = Interaction.objects.create(
             customer=customer,
             kind=kind,
@@ -118,7 +123,6 @@ def interaction_log(
             weight=weight,
             case_state=CaseState.OPEN if kind == InteractionKind.SUPPORT_CASE else "",
         )
-        customer_activity_touch(customer_id=customer.pk, at=occurred_at)
         if follow_up_at is not None:
             task_create(
                 customer=customer,
