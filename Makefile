@@ -41,10 +41,10 @@ run: migrate  ## Start web, Celery worker and beat with demo data (PORT=8000; Ct
 	@echo ""
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev -p $(PORT)
 
-test: install  ## Run the whole test suite against the real PostgreSQL and Redis
+test: install  ## Run the whole test suite against the real PostgreSQL and Redis, with coverage
 	@DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py preflight --server-only
 	DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
 lint: install  ## Ruff lint and format check
 	$(VENV)/bin/ruff check .
