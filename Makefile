@@ -46,9 +46,10 @@ test: install  ## Run the whole test suite against the real PostgreSQL and Redis
 	DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
-lint: install  ## Ruff lint and format check
+lint: install  ## Ruff lint and format check, and the apps' layer contract (docs/architecture.md)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: install  ## Format and autofix
 	$(VENV)/bin/ruff format .
