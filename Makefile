@@ -41,14 +41,15 @@ run: migrate  ## Start web, Celery worker and beat with demo data (PORT=8000; Ct
 	@echo ""
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev -p $(PORT)
 
-test: install  ## Run the whole test suite against the real PostgreSQL and Redis
+test: install  ## Run the whole test suite against the real PostgreSQL and Redis, with coverage
 	@DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py preflight --server-only
 	DJANGO_SETTINGS_MODULE=flywheel_crm.settings.test $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest
+	$(PY) -m pytest --cov --cov-report=term-missing:skip-covered
 
-lint: install  ## Ruff lint and format check
+lint: install  ## Ruff lint and format check, and the apps' layer contract (docs/architecture.md)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 fmt: install  ## Format and autofix
 	$(VENV)/bin/ruff format .

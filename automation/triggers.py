@@ -18,6 +18,7 @@ from typing import Any
 from automation.models import TriggerType
 from common.events import subscribe
 from interactions.models import Outcome
+from leadforms.events import EVENT_FORM_SUBMITTED
 from stages.models import Stage
 
 Errors = dict[str, list[str]]
@@ -26,7 +27,6 @@ EVENT_STAGE_CHANGED = "customer.stage_changed"
 EVENT_PURCHASE_RECORDED = "purchase.recorded"
 EVENT_CASE_CLOSED = "support_case.closed"
 EVENT_SURVEY_ANSWERED = "survey.answered"
-EVENT_FORM_SUBMITTED = "form.submitted"
 
 MAX_IDLE_DAYS = 3650
 # The score scale of each survey kind (surveys: NPS 0-10, CSAT 1-5, CES 1-7).

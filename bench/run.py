@@ -149,10 +149,60 @@ def write_results(results: dict[str, Measurement], scale: int, extra: str = "") 
     return _write_section(section)
 
 
+HISTORY = RESULTS.with_name("BENCHMARKS-history.md")
+_LATEST_HEADER = (
+    "# Benchmarks\n\nWritten by `make bench` (bench/run.py): the latest run of each scenario, "
+    "the newest first. Earlier runs are in [BENCHMARKS-history.md](BENCHMARKS-history.md).\n\n"
+)
+_HISTORY_HEADER = (
+    "# Benchmarks: earlier runs\n\nWritten by `make bench` (bench/run.py): every run that a "
+    "newer run of the same scenario replaced in [BENCHMARKS.md](BENCHMARKS.md), the newest "
+    "first.\n\n"
+)
+
+
+def benchmark_sections(text: str) -> list[str]:
+    """The runs in a results file, in order: each a "## <scenario> — <date>" block."""
+    sections: list[str] = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("## "):
+            sections.append(line)
+        elif sections:
+            sections[-1] += line
+    return [section.rstrip("\n") + "\n" for section in sections]
+
+
+def benchmarks_arrange(new: str, latest: str, history: str) -> tuple[str, str]:
+    """BENCHMARKS.md and BENCHMARKS-history.md after the run `new`: the first keeps the
+    latest run of each scenario (newest first), the second every run that was replaced."""
+    current: list[str] = []
+    older: list[str] = []
+    seen: set[str] = set()
+    for section in [
+        *benchmark_sections(new),
+        *benchmark_sections(latest),
+        *benchmark_sections(history),
+    ]:
+        scenario = section.split("\n", 1)[0].removeprefix("## ").split(" — ", 1)[0].strip()
+        if scenario in seen:
+            older.append(section)
+        else:
+            seen.add(scenario)
+            current.append(section)
+    return (
+        _LATEST_HEADER + "\n".join(current),
+        _HISTORY_HEADER + "\n".join(older),
+    )
+
+
 def _write_section(section: str) -> str:
-    header = "# Benchmarks\n\nWritten by `make bench` (bench/run.py); the newest run first.\n\n"
-    old = RESULTS.read_text().removeprefix(header) if RESULTS.exists() else ""
-    RESULTS.write_text(header + section + "\n" + old)
+    latest, history = benchmarks_arrange(
+        section.rstrip("\n") + "\n",
+        RESULTS.read_text() if RESULTS.exists() else "",
+        HISTORY.read_text() if HISTORY.exists() else "",
+    )
+    RESULTS.write_text(latest)
+    HISTORY.write_text(history)
     return section
 
 

@@ -21,7 +21,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from automation.triggers import EVENT_FORM_SUBMITTED
 from common.events import event_emit
 from common.exceptions import ApplicationError, InvalidFieldsError
 from common.validators import text_errors
@@ -29,6 +28,7 @@ from consent.models import ConsentMethod
 from consent.services import consent_record, suppression_of
 from customers.models import Customer
 from customers.services import customer_create, customer_update, normalize_tags
+from leadforms.events import EVENT_FORM_SUBMITTED
 from leadforms.models import LeadForm, Submission, SubmissionState
 from leadforms.tokens import confirm_url
 from messaging.models import Channel, MessageKind

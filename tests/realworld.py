@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from email.message import Message
@@ -23,11 +25,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.db import connection
 
+from tests.waiting import wait_until
+
 ROOT = Path(__file__).resolve().parents[1]
+# Celery's INFO lines for a task: "Task app.tasks.name[<id>] received|succeeded in…|retry:…".
+_TASK_LINE = re.compile(
+    r"Task [\w.]+\[(?P<id>[0-9a-f-]+)\] (?P<event>received|succeeded|retry|raised|failed)"
+)
 
 
 def free_port() -> int:
@@ -125,6 +134,34 @@ class Worker:
 
     def log(self) -> str:
         return "".join(self.output[-200:])
+
+    def idle(self) -> bool:
+        """Nothing left to do: the queue is empty and every task the worker received has
+        finished (succeeded, failed or was handed back for a retry)."""
+        # Counted per task id: a retry is received again under the same id.
+        received: Counter[str] = Counter()
+        finished: Counter[str] = Counter()
+        for line in list(self.output):
+            match = _TASK_LINE.search(line)
+            if match:
+                (received if match["event"] == "received" else finished)[match["id"]] += 1
+        with redis.Redis.from_url(settings.CELERY_BROKER_URL) as client:
+            queued = client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+        return queued == 0 and all(finished[task] >= n for task, n in received.items())
+
+    def wait_idle(self, *, timeout: float = 30) -> None:
+        """Wait until the worker has nothing left to do, so that what it would still send
+        has been sent: "nothing more arrives" is then a fact, not a guess about time."""
+
+        # Idle twice in a row, a moment apart: a task published by the last one to finish is
+        # in the queue or received by then.
+        def settled() -> bool:
+            if not self.idle():
+                return False
+            time.sleep(0.2)
+            return self.idle()
+
+        wait_until(settled, timeout=timeout, what="the worker to finish:\n" + self.log())
 
     def kill(self) -> None:
         """SIGKILL the worker and all its children at once, as a crash would."""

@@ -52,7 +52,7 @@ def test_an_event_is_run_by_the_worker(start_worker, make_rule, customer_factory
 def test_a_delayed_step_is_run_by_the_sweep_once_due(
     start_worker, make_rule, customer_factory, stages
 ):
-    start_worker()
+    worker = start_worker()
     make_rule(delay_minutes=60, actions=[{"type": "add_tag", "params": {"tag": "later"}}])
     customer = customer_factory()
     move_to_purchase(customer, stages)
@@ -60,7 +60,7 @@ def test_a_delayed_step_is_run_by_the_sweep_once_due(
     assert step.due_at > timezone.now() + timedelta(minutes=59)
 
     assert steps_sweep_due()["published"] == 0  # beat's sweep: not due yet
-    time.sleep(0.5)
+    worker.wait_idle()
     step.refresh_from_db()
     assert step.state == StepState.PENDING
 
@@ -91,7 +91,7 @@ def test_a_worker_killed_mid_step_leaves_it_to_be_done_exactly_once(
     assert step.state == StepState.RUNNING  # claimed by the dead worker...
     assert not Task.objects.filter(title="Exactly once").exists()  # ...whose work rolled back
 
-    start_worker(**WORKER_SETTINGS)
+    second = start_worker(**WORKER_SETTINGS)
     deadline = time.monotonic() + 10
     # Beat's sweep finds the abandoned run once PostgreSQL has dropped the dead connection's
     # lock (at once, in practice); stale_after=0 instead of waiting the two minutes.
@@ -102,6 +102,6 @@ def test_a_worker_killed_mid_step_leaves_it_to_be_done_exactly_once(
     step = wait_for(step, StepState.DONE)
     assert step.attempts == 2
     assert "stopped before it finished" in step.last_error
-    time.sleep(1)
+    second.wait_idle()
     assert Task.objects.filter(title="Exactly once").count() == 1
     assert Step.objects.get(pk=step.pk).state == StepState.DONE

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections import Counter
 from email.message import Message
 
@@ -12,6 +11,7 @@ import pytest
 from campaigns.models import Campaign, CampaignState, Recipient
 from campaigns.services import campaign_send_now
 from campaigns.tracking import click_from_token
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -49,19 +49,16 @@ def test_a_campaign_reaches_every_consenting_customer_once(
             },
         ],
     )
-    start_worker(smtp=smtp_sink, concurrency=2)
+    worker = start_worker(smtp=smtp_sink, concurrency=2)
 
     campaign_send_now(campaign=campaign)
     received = smtp_sink.wait_for(12, timeout=60)
 
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        campaign.refresh_from_db()
-        if campaign.state == CampaignState.SENT:
-            break
-        time.sleep(0.1)
-    assert campaign.state == CampaignState.SENT
-    time.sleep(1)  # nothing more arrives
+    wait_until(
+        lambda: Campaign.objects.get(pk=campaign.pk).state == CampaignState.SENT,
+        what="the campaign to be sent",
+    )
+    worker.wait_idle()  # nothing more arrives
     received = smtp_sink.messages
     assert len(received) == 12
     assert Counter(m["To"] for m in received) == Counter(c.email for c in customers)

@@ -18,7 +18,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import PERMISSION_MATRIX, ROLES
+from accounts.roles import ROLES
 from customers import views as customer_views
 from customers.models import Customer
 from interactions.models import (
@@ -33,6 +33,7 @@ from interactions.models import (
 )
 from interactions.services import interaction_log, purchase_record, task_create
 from stages.services import customer_move_stage
+from tests.permissions_doc import documented_may
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +46,7 @@ def client_for(user: User) -> Client:
 
 def role_may(role: str, permission: str) -> bool:
     """What the role matrix says: the one source of truth for the dashboard's permissions."""
-    return role in PERMISSION_MATRIX[permission][1]
+    return documented_may(role, permission)
 
 
 def detail_url(customer: Customer) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.roles import PERMISSION_MATRIX, ROLES
+from accounts.roles import ROLES
 from messaging.models import MessageState
 from messaging.services import message_mark_failed, message_queue
+from tests.permissions_doc import documented_may
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def test_retry_follows_the_matrix(client, role_users, customer_factory, role):
     message = _message(customer_factory())
     message_mark_failed(message_id=message.pk, error="SMTP down")
     client.force_login(role_users[role])
-    allowed = role in PERMISSION_MATRIX["messaging.change_outboundmessage"][1]
+    allowed = documented_may(role, "messaging.change_outboundmessage")
 
     response = client.post(reverse("messaging:retry", args=[message.pk]))
 

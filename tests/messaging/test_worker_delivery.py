@@ -36,7 +36,7 @@ def _wait_for_state(message: OutboundMessage, state: str, timeout: float = 30) -
 
 
 def test_the_worker_sends_a_queued_message_once(customer_factory, smtp_sink, start_worker):
-    start_worker(smtp=smtp_sink)
+    worker = start_worker(smtp=smtp_sink)
     customer = customer_factory()
 
     message = _queue(customer, "case-closed:1")
@@ -46,7 +46,7 @@ def test_the_worker_sends_a_queued_message_once(customer_factory, smtp_sink, sta
     assert received["To"] == customer.email
     assert received["Message-ID"] == message.message_id
     _wait_for_state(message, MessageState.SENT)
-    time.sleep(0.5)
+    worker.wait_idle()
     assert len(smtp_sink.messages) == 1
 
 

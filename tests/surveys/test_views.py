@@ -9,11 +9,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.roles import PERMISSION_MATRIX, ROLES
+from accounts.roles import ROLES
 from messaging.models import OutboundMessage
 from surveys import tasks
 from surveys.models import Invitation, SurveyBatch
 from surveys.services import survey_answer, survey_batch_step, survey_send_bulk
+from tests.permissions_doc import documented_may
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def client_for(user: Any) -> Client:
 
 
 def may(role: str, permission: str) -> bool:
-    return role in PERMISSION_MATRIX[permission][1]
+    return documented_may(role, permission)
 
 
 @pytest.fixture(autouse=True)

@@ -59,5 +59,5 @@ def test_a_stage_change_is_posted_signed_and_retried_by_the_worker(
         "awareness",
         "evaluation",
     )
-    time.sleep(0.3)
+    worker.wait_idle()
     assert len(receiver.received()) == 2, worker.log()
