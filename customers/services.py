@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
@@ -203,6 +203,23 @@ def customer_update(
 def customer_delete(*, customer: Customer) -> None:
     """Delete a customer and their history; customers they referred keep existing."""
     customer.delete()
+
+
+def customer_email_lock(*, email: str) -> None:
+    """Hold, until the current transaction ends, the right to find or create the customer
+    with `email` (any case).
+
+    A path that matches by email and creates when nothing matched (a public form, an import)
+    takes it first: a second request for the same address then waits, and finds the customer
+    the first one created instead of failing on the unique index.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("customer_email_lock holds only inside a transaction.")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('customer-email:' || lower(%s), 0))",
+            [email],
+        )
 
 
 def customer_activity_touch(*, customer_id: int, at: datetime) -> None:

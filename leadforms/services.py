@@ -27,7 +27,12 @@ from common.validators import text_errors
 from consent.models import ConsentMethod
 from consent.services import consent_record, suppression_of
 from customers.models import Customer
-from customers.services import customer_create, customer_update, normalize_tags
+from customers.services import (
+    customer_create,
+    customer_email_lock,
+    customer_update,
+    normalize_tags,
+)
 from leadforms.events import EVENT_FORM_SUBMITTED
 from leadforms.models import LeadForm, Submission, SubmissionState
 from leadforms.tokens import confirm_url
@@ -487,6 +492,9 @@ def form_submit(
         raise InvalidInputError(errors)
     fields, attributes = _customer_values(form, clean)
     with transaction.atomic():
+        # Two posts of a new address at once: the second waits and adds to the customer the
+        # first created, rather than losing its submission on the unique email.
+        customer_email_lock(email=clean[EMAIL_FIELD])
         customer = (
             Customer.objects.select_for_update().filter(email__iexact=clean[EMAIL_FIELD]).first()
         )
