@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from common.admin import ReadOnlyAdmin
 from common.exceptions import ApplicationError
 from stages.models import Stage, StageTransition
 from stages.services import stage_create, stage_delete, stage_update
@@ -82,7 +83,7 @@ class StageAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageTransition)
-class StageTransitionAdmin(admin.ModelAdmin):
+class StageTransitionAdmin(ReadOnlyAdmin):
     """History is append-only: it can be read here, never edited."""
 
     list_display = ["occurred_at", "customer", "from_stage", "to_stage", "direction", "actor_kind"]
@@ -90,12 +91,3 @@ class StageTransitionAdmin(admin.ModelAdmin):
     list_select_related = ["customer", "from_stage", "to_stage"]
     raw_id_fields = ["customer", "actor_user"]
     date_hierarchy = "occurred_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
